@@ -1,0 +1,51 @@
+import { Command, UsageError } from './command';
+
+/**
+ * Commands load lazily so that `nextoffer simulate` does not pay for onnxruntime or the Azure SDKs.
+ * To add a command: write cli/commands/<name>.ts exporting `command: Command`, then add one line here.
+ */
+const commands: Record<string, () => Promise<Command>> = {
+  start: async () => (await import('./commands/start')).command,
+  stack: async () => (await import('./commands/stack')).command,
+  simulate: async () => (await import('./commands/simulate')).command,
+  schema: async () => (await import('./commands/schema')).command,
+};
+
+function help(): string {
+  return [
+    'usage: npx nextoffer <command> [options]',
+    '',
+    'commands:',
+    ...Object.keys(commands).map((name) => `  ${name}`),
+    '',
+    'Run `npx nextoffer <command> --help` for a command\'s options.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(help() + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    process.stderr.write(`nextoffer: unknown command '${name}'\n\n${help()}\n`);
+    return 2;
+  }
+  const command = await load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(command.usage + '\n');
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`nextoffer ${name}: ${error.message}\n\n${command.usage}\n`);
+      return 2;
+    }
+    process.stderr.write(`nextoffer ${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { ClickstreamEvent, clickstreamEventSchema } from '../events/clickstreamEvent';
+
+/** An event with its place in the hub: the pair (partitionId, sequenceNumber) identifies it for good. */
+export interface SequencedEvent {
+  partitionId: string;
+  sequenceNumber: number;
+  enqueuedTime: string;
+  event: ClickstreamEvent;
+}
+
+export interface UnprocessableEvent {
+  partitionId: string;
+  sequenceNumber: number;
+  enqueuedTime: string;
+  reason: string;
+  body: unknown;
+}
+
+export interface TriggerBatch {
+  eventHubName: string;
+  partitionId: string;
+  events: SequencedEvent[];
+  unprocessable: UnprocessableEvent[];
+}
+
+/**
+ * The Event Hubs trigger's metadata (cardinality many). The host serialises the partition context with
+ * PascalCase keys; we accept camelCase too so that either form parses.
+ */
+const triggerMetadataSchema = z.object({
+  partitionContext: z
+    .object({
+      PartitionId: z.string().optional(),
+      partitionId: z.string().optional(),
+      EventHubName: z.string().optional(),
+      eventHubName: z.string().optional(),
+    })
+    .refine((p) => (p.PartitionId ?? p.partitionId) !== undefined, { message: 'PartitionId is required' }),
+  sequenceNumberArray: z.array(z.coerce.number().int().nonnegative()),
+  enqueuedTimeUtcArray: z.array(z.union([z.string(), z.date()])).optional(),
+});
+
+export class TriggerMetadataError extends Error {
+  override name = 'TriggerMetadataError';
+}
+
+function decodeBody(message: unknown): unknown {
+  if (typeof message === 'string') return JSON.parse(message);
+  if (Buffer.isBuffer(message) || message instanceof Uint8Array) return JSON.parse(Buffer.from(message).toString('utf8'));
+  return message;
+}
+
+/** Parses what the trigger hands over; events that cannot be read are returned for the dead letter. */
+export function parseTriggerBatch(messages: unknown, triggerMetadata: unknown, defaultHubName: string): TriggerBatch {
+  if (!Array.isArray(messages)) throw new TriggerMetadataError('expected an array of events (cardinality many)');
+  const metadata = triggerMetadataSchema.safeParse(triggerMetadata);
+  if (!metadata.success) {
+    throw new TriggerMetadataError(`trigger metadata: ${metadata.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const { partitionContext, sequenceNumberArray, enqueuedTimeUtcArray } = metadata.data;
+  if (sequenceNumberArray.length !== messages.length) {
+    throw new TriggerMetadataError(`${messages.length} events but ${sequenceNumberArray.length} sequence numbers`);
+  }
+  const partitionId = (partitionContext.PartitionId ?? partitionContext.partitionId) as string;
+  const batch: TriggerBatch = {
+    eventHubName: partitionContext.EventHubName ?? partitionContext.eventHubName ?? defaultHubName,
+    partitionId,
+    events: [],
+    unprocessable: [],
+  };
+  messages.forEach((message, i) => {
+    const sequenceNumber = sequenceNumberArray[i] as number;
+    const enqueued = enqueuedTimeUtcArray?.[i];
+    const enqueuedTime = enqueued === undefined ? new Date().toISOString() : new Date(enqueued).toISOString();
+    let body: unknown;
+    try {
+      body = decodeBody(message);
+    } catch (error) {
+      batch.unprocessable.push({ partitionId, sequenceNumber, enqueuedTime, reason: `not JSON: ${(error as Error).message}`, body: String(message) });
+      return;
+    }
+    const parsed = clickstreamEventSchema.safeParse(body);
+    if (!parsed.success) {
+      const reason = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`).join('; ');
+      batch.unprocessable.push({ partitionId, sequenceNumber, enqueuedTime, reason: `invalid event: ${reason}`, body });
+      return;
+    }
+    batch.events.push({ partitionId, sequenceNumber, enqueuedTime, event: parsed.data });
+  });
+  return batch;
+}

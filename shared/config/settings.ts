@@ -1,0 +1,216 @@
+import { z } from 'zod';
+
+/**
+ * All settings, parsed once into a frozen object. Names follow the Functions host conventions so the
+ * same names work in local.settings.json, app settings in Azure and the local host:
+ * a connection is either a connection string under its bare name (`EventHubConnection`) or, for managed
+ * identity, its endpoint under `__fullyQualifiedNamespace` / `__accountEndpoint` / `__blobServiceUri`.
+ */
+
+export type EventHubConnectionSettings =
+  | { kind: 'connectionString'; connectionString: string }
+  | { kind: 'identity'; fullyQualifiedNamespace: string };
+
+export type CosmosConnectionSettings =
+  | { kind: 'connectionString'; endpoint: string; key: string }
+  | { kind: 'identity'; endpoint: string };
+
+export type BlobConnectionSettings =
+  | { kind: 'connectionString'; connectionString: string }
+  | { kind: 'identity'; serviceUri: string };
+
+export interface Settings {
+  eventHub: {
+    connection: EventHubConnectionSettings;
+    /** Setting name of the connection, as the Event Hubs trigger binding refers to it. */
+    connectionSettingName: string;
+    name: string;
+    consumerGroup: string;
+  };
+  cosmos: {
+    connection: CosmosConnectionSettings;
+    database: string;
+  };
+  /** Archive of raw events, dead letters and model bundles. */
+  archive: {
+    connection: BlobConnectionSettings;
+    rawEventsContainer: string;
+    deadLetterContainer: string;
+    modelsContainer: string;
+  };
+  redis: {
+    url: string;
+    keyPrefix: string;
+  };
+  ingest: {
+    /** Origins allowed to call the HTTP endpoints from a browser; empty means none. */
+    allowedOrigins: readonly string[];
+    maxEventsPerRequest: number;
+    maxBodyBytes: number;
+  };
+  offer: {
+    catalogPath: string;
+    /** Time budget for each dependency call on the offer path before degrading. */
+    dependencyTimeoutMs: number;
+    explorationRate: number;
+  };
+}
+
+type Env = Record<string, string | undefined>;
+
+export class ConfigurationError extends Error {
+  override name = 'ConfigurationError';
+  constructor(
+    readonly setting: string,
+    problem: string,
+  ) {
+    super(`setting ${setting}: ${problem}`);
+  }
+}
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function required(env: Env, name: string, hint: string): string {
+  const value = read(env, name);
+  if (value === undefined) throw new ConfigurationError(name, `missing (${hint})`);
+  return value;
+}
+
+function parsed<T>(env: Env, name: string, schema: z.ZodType<T>, fallback: string): T {
+  const raw = read(env, name) ?? fallback;
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    throw new ConfigurationError(name, `malformed value '${raw}': ${result.error.issues[0]?.message ?? 'invalid'}`);
+  }
+  return result.data;
+}
+
+const positiveInt = z.coerce.number().int().positive();
+const probability = z.coerce.number().min(0).max(1);
+const blobContainerName = z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'not a valid blob container name');
+
+/** Splits `Key=Value;Key=Value` connection strings; keys are matched case-insensitively. */
+export function parseConnectionString(value: string): Map<string, string> {
+  const parts = new Map<string, string>();
+  for (const segment of value.split(';')) {
+    const at = segment.indexOf('=');
+    if (at <= 0) continue;
+    parts.set(segment.slice(0, at).trim().toLowerCase(), segment.slice(at + 1).trim());
+  }
+  return parts;
+}
+
+function eventHubConnection(env: Env, name: string): EventHubConnectionSettings {
+  const connectionString = read(env, name);
+  if (connectionString !== undefined) {
+    if (!parseConnectionString(connectionString).has('endpoint')) {
+      throw new ConfigurationError(name, 'connection string has no Endpoint=');
+    }
+    return { kind: 'connectionString', connectionString };
+  }
+  const namespace = read(env, `${name}__fullyQualifiedNamespace`);
+  if (namespace !== undefined) return { kind: 'identity', fullyQualifiedNamespace: namespace };
+  throw new ConfigurationError(name, `missing (set ${name} to a connection string or ${name}__fullyQualifiedNamespace)`);
+}
+
+function cosmosConnection(env: Env, name: string): CosmosConnectionSettings {
+  const connectionString = read(env, name);
+  if (connectionString !== undefined) {
+    const parts = parseConnectionString(connectionString);
+    const endpoint = parts.get('accountendpoint');
+    const key = parts.get('accountkey');
+    if (endpoint === undefined || key === undefined) {
+      throw new ConfigurationError(name, 'connection string needs AccountEndpoint= and AccountKey=');
+    }
+    return { kind: 'connectionString', endpoint, key };
+  }
+  const endpoint = read(env, `${name}__accountEndpoint`);
+  if (endpoint !== undefined) return { kind: 'identity', endpoint };
+  throw new ConfigurationError(name, `missing (set ${name} to a connection string or ${name}__accountEndpoint)`);
+}
+
+function blobConnection(env: Env, name: string): BlobConnectionSettings {
+  const connectionString = read(env, name);
+  if (connectionString !== undefined) {
+    if (connectionString === 'UseDevelopmentStorage=true') {
+      throw new ConfigurationError(name, 'UseDevelopmentStorage=true is not supported; give Azurite\'s full connection string');
+    }
+    return { kind: 'connectionString', connectionString };
+  }
+  const serviceUri = read(env, `${name}__blobServiceUri`) ?? read(env, `${name}__serviceUri`);
+  if (serviceUri !== undefined) return { kind: 'identity', serviceUri };
+  throw new ConfigurationError(name, `missing (set ${name} to a connection string or ${name}__blobServiceUri)`);
+}
+
+function origins(env: Env, name: string): string[] {
+  const raw = read(env, name);
+  if (raw === undefined) return [];
+  const list = raw.split(',').map((o) => o.trim()).filter((o) => o.length > 0);
+  for (const origin of list) {
+    if (origin === '*') continue;
+    const valid = z.url().safeParse(origin);
+    if (!valid.success) throw new ConfigurationError(name, `'${origin}' is not an origin such as https://shop.example`);
+  }
+  return list;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Parses settings from an environment; throws ConfigurationError naming the first bad setting. */
+export function parseSettings(env: Env): Settings {
+  const settings: Settings = {
+    eventHub: {
+      connection: eventHubConnection(env, 'EventHubConnection'),
+      connectionSettingName: 'EventHubConnection',
+      name: required(env, 'EVENTHUB_NAME', 'the Event Hub that carries the clickstream'),
+      consumerGroup: read(env, 'EVENTHUB_CONSUMER_GROUP') ?? '$Default',
+    },
+    cosmos: {
+      connection: cosmosConnection(env, 'CosmosDBConnection'),
+      database: read(env, 'COSMOS_DATABASE') ?? 'nextoffer',
+    },
+    archive: {
+      connection: blobConnection(env, 'ArchiveStorage'),
+      rawEventsContainer: parsed(env, 'ARCHIVE_CONTAINER', blobContainerName, 'clickstream-archive'),
+      deadLetterContainer: parsed(env, 'DEADLETTER_CONTAINER', blobContainerName, 'clickstream-deadletter'),
+      modelsContainer: parsed(env, 'MODELS_CONTAINER', blobContainerName, 'models'),
+    },
+    redis: {
+      url: parsed(
+        env,
+        'RedisConnection',
+        z.string().regex(/^rediss?:\/\//, 'expected redis://host:port or rediss://:password@host:6380'),
+        required(env, 'RedisConnection', 'the Redis that holds cold-start scores, as redis:// or rediss:// URL'),
+      ),
+      keyPrefix: read(env, 'REDIS_KEY_PREFIX') ?? 'nextoffer:',
+    },
+    ingest: {
+      allowedOrigins: origins(env, 'CORS_ALLOWED_ORIGINS'),
+      maxEventsPerRequest: parsed(env, 'INGEST_MAX_EVENTS', positiveInt.max(5000), '500'),
+      maxBodyBytes: parsed(env, 'INGEST_MAX_BODY_BYTES', positiveInt.max(4 * 1024 * 1024), String(1024 * 1024)),
+    },
+    offer: {
+      catalogPath: read(env, 'OFFER_CATALOG_PATH') ?? 'models/catalog/offers.json',
+      dependencyTimeoutMs: parsed(env, 'OFFER_DEPENDENCY_TIMEOUT_MS', positiveInt.max(10000), '150'),
+      explorationRate: parsed(env, 'OFFER_EXPLORATION_RATE', probability, '0.1'),
+    },
+  };
+  return deepFreeze(settings);
+}
+
+let current: Settings | undefined;
+
+/** The process's settings, parsed from process.env on first use and never again. */
+export function getSettings(): Settings {
+  current ??= parseSettings(process.env);
+  return current;
+}

@@ -1,0 +1,50 @@
+import { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { corsHeaders, CorsPolicy, isPreflight, preflightHeaders } from '../http/cors';
+import { HttpProblem } from '../http/problems';
+import { EventPublisher } from './eventPublisher';
+import { ingestEvents } from './ingestEvents';
+import { checkDeclaredLength, checkMediaType, IngestLimits } from './parseEvents';
+
+export interface IngestHandlerDependencies {
+  publisher: EventPublisher;
+  limits: IngestLimits;
+  cors: CorsPolicy;
+  now?: () => Date;
+}
+
+/** `POST /api/events`: maps HTTP to `ingestEvents` and back. See docs/api.md for the status codes. */
+export function createIngestHandler(deps: IngestHandlerDependencies): HttpHandler {
+  const now = deps.now ?? (() => new Date());
+  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    if (isPreflight(request)) {
+      const headers = preflightHeaders(request, deps.cors);
+      return headers ? { status: 204, headers } : new HttpProblem('origin_not_allowed', 'origin not allowed').toResponse();
+    }
+    const cors = corsHeaders(request, deps.cors);
+    try {
+      if (request.method !== 'POST') {
+        throw new HttpProblem('method_not_allowed', `${request.method} is not allowed; use POST`, undefined, undefined, {
+          allow: 'POST, OPTIONS',
+        });
+      }
+      checkMediaType(request.headers.get('content-type'));
+      checkDeclaredLength(request.headers.get('content-length'), deps.limits);
+      const body = await request.text();
+      const report = await ingestEvents(body, deps.limits, deps.publisher, now());
+      if (report.status === 503) {
+        context.warn(`ingest: event hub refused ${report.results.length - report.accepted - report.rejected} events`);
+        return { status: 503, headers: { ...cors, 'retry-after': '2' }, jsonBody: report };
+      }
+      if (report.rejected > 0) {
+        context.log(`ingest: accepted ${report.accepted}, rejected ${report.rejected}`);
+      }
+      return { status: report.status, headers: cors, jsonBody: report };
+    } catch (error) {
+      if (error instanceof HttpProblem) {
+        if (error.status >= 500) context.warn(`ingest: ${error.message}`);
+        return error.toResponse(cors);
+      }
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,127 @@
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  ClickstreamEvent,
+  ClientEvent,
+  clientEventSchema,
+  MAX_EVENT_AGE_MS,
+  MAX_FUTURE_SKEW_MS,
+} from '../events/clickstreamEvent';
+import { FieldError, fieldPath, HttpProblem } from '../http/problems';
+
+export interface IngestLimits {
+  maxEventsPerRequest: number;
+  maxBodyBytes: number;
+}
+
+export interface RejectedEvent {
+  index: number;
+  errors: FieldError[];
+}
+
+export interface ParsedIngestBody {
+  /** Valid events, stamped, in request order. */
+  events: Array<{ index: number; event: ClickstreamEvent }>;
+  rejected: RejectedEvent[];
+}
+
+/** `navigator.sendBeacon` can only send text/plain without a preflight, so we accept it as JSON too. */
+const acceptedMediaTypes = new Set(['application/json', 'text/plain']);
+
+export function checkMediaType(contentType: string | null): void {
+  const mediaType = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (!acceptedMediaTypes.has(mediaType)) {
+    throw new HttpProblem(
+      'unsupported_media_type',
+      `content-type must be application/json or text/plain, got '${contentType ?? '(none)'}'`,
+      'content-type',
+    );
+  }
+}
+
+export function checkDeclaredLength(contentLength: string | null, limits: IngestLimits): void {
+  if (contentLength === null) return;
+  const declared = Number(contentLength);
+  if (Number.isFinite(declared) && declared > limits.maxBodyBytes) {
+    throw new HttpProblem('payload_too_large', `body is ${declared} bytes; the limit is ${limits.maxBodyBytes}`, '(body)');
+  }
+}
+
+/**
+ * A client that retries the same event without an eventId still gets the same id, as long as it sent a
+ * timestamp: the id is a hash of the event's content. Without a timestamp two identical clicks are
+ * indistinguishable from a retry, so those get a random id.
+ */
+export function assignEventId(event: ClientEvent): string {
+  if (event.eventId !== undefined) return event.eventId;
+  if (event.timestamp === undefined) return randomUUID();
+  const canonical = JSON.stringify(Object.entries(event).sort(([a], [b]) => a.localeCompare(b)));
+  return `h-${createHash('sha256').update(canonical).digest('hex').slice(0, 32)}`;
+}
+
+function checkTimestamp(event: ClientEvent, now: number): FieldError | undefined {
+  if (event.timestamp === undefined) return undefined;
+  const at = Date.parse(event.timestamp);
+  if (at > now + MAX_FUTURE_SKEW_MS) {
+    return { field: 'timestamp', message: `is more than ${MAX_FUTURE_SKEW_MS / 60000} minutes in the future` };
+  }
+  if (at < now - MAX_EVENT_AGE_MS) {
+    return { field: 'timestamp', message: `is more than ${MAX_EVENT_AGE_MS / 86400000} days old` };
+  }
+  return undefined;
+}
+
+/**
+ * Parses a request body holding one event or an array of events. Request-level problems (bad JSON, too
+ * many events, not an object) throw an HttpProblem; per-event problems are reported by index so that valid
+ * events in a mixed request are still accepted.
+ */
+export function parseEvents(bodyText: string, limits: IngestLimits, now: Date): ParsedIngestBody {
+  if (Buffer.byteLength(bodyText, 'utf8') > limits.maxBodyBytes) {
+    throw new HttpProblem('payload_too_large', `body exceeds ${limits.maxBodyBytes} bytes`, '(body)');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(bodyText);
+  } catch (error) {
+    throw new HttpProblem('invalid_json', `body is not valid JSON: ${(error as Error).message}`, '(body)');
+  }
+  const isArray = Array.isArray(json);
+  const items: unknown[] = isArray ? (json as unknown[]) : [json];
+  if (items.length === 0) throw new HttpProblem('invalid_request', 'no events in the request', '(body)');
+  if (items.length > limits.maxEventsPerRequest) {
+    throw new HttpProblem(
+      'payload_too_large',
+      `${items.length} events in one request; the limit is ${limits.maxEventsPerRequest}`,
+      '(body)',
+    );
+  }
+  const receivedAt = now.toISOString();
+  const result: ParsedIngestBody = { events: [], rejected: [] };
+  items.forEach((item, index) => {
+    const prefix = isArray ? `[${index}]` : '';
+    const parsed = clientEventSchema.safeParse(item);
+    if (!parsed.success) {
+      result.rejected.push({
+        index,
+        errors: parsed.error.issues.map((issue) => ({
+          field: fieldPath(prefix, issue.path).replace(/^\./, ''),
+          message: issue.message,
+        })),
+      });
+      return;
+    }
+    const skew = checkTimestamp(parsed.data, now.getTime());
+    if (skew) {
+      result.rejected.push({ index, errors: [{ field: `${prefix}${prefix ? '.' : ''}${skew.field}`, message: skew.message }] });
+      return;
+    }
+    const event: ClickstreamEvent = {
+      ...parsed.data,
+      eventId: assignEventId(parsed.data),
+      receivedAt,
+      timestamp: parsed.data.timestamp !== undefined ? new Date(parsed.data.timestamp).toISOString() : receivedAt,
+    };
+    result.events.push({ index, event });
+  });
+  return result;
+}

@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { OfferStats, UserProfile } from '../aggregation/documents';
+import { ColdStartStore } from '../coldstart/coldStartStore';
+import { withTimeout } from '../resilience/timeout';
+import { decideOffer, DecisionContext, DecisionSource, ProductScores, ScoredOffer } from './decideOffer';
+import { Offer } from './offerCatalog';
+
+/** Scores products for a user's history with the current affinity model (ONNX). */
+export interface AffinityScorer {
+  /** Undefined when no model is loaded. */
+  score(history: ReadonlyArray<{ itemId: string; weight: number }>): Promise<{ scores: Map<string, number>; version: string } | undefined>;
+}
+
+export interface OfferServiceDependencies {
+  catalog: () => Promise<readonly Offer[]>;
+  offerStats: () => Promise<ReadonlyMap<string, Pick<OfferStats, 'impressions' | 'clicks'>>>;
+  readProfile: (userId: string) => Promise<UserProfile | undefined>;
+  scorer: AffinityScorer;
+  coldStart: ColdStartStore;
+  /** Built-in popularity, used when Redis cannot answer. */
+  fallbackScores: () => ReadonlyMap<string, number>;
+  dependencyTimeoutMs: number;
+  explorationRate: number;
+  random?: () => number;
+  now?: () => Date;
+  log?: (message: string) => void;
+}
+
+export interface OfferResponse {
+  decisionId: string;
+  userId: string;
+  source: DecisionSource;
+  offer: { offerId: string; title: string; description?: string; productIds: string[]; categories: string[]; score: number } | null;
+  score: number;
+  propensity: number;
+  runnersUp: Array<{ offerId: string; score: number }>;
+  modelVersion?: string;
+  /** Dependencies that failed or timed out on this request; empty when all answered. */
+  degraded: string[];
+}
+
+/** How many of the user's items feed the model: their strongest affinities. */
+const MAX_HISTORY_ITEMS = 100;
+const COLD_START_ITEMS = 200;
+
+export function historyOf(profile: UserProfile): Array<{ itemId: string; weight: number }> {
+  return Object.entries(profile.products)
+    .map(([itemId, p]) => ({ itemId, weight: p.affinity }))
+    .filter((h) => h.weight > 0)
+    .sort((a, b) => b.weight - a.weight)
+    .slice(0, MAX_HISTORY_ITEMS);
+}
+
+function toResponseOffer(scored: ScoredOffer): NonNullable<OfferResponse['offer']> {
+  const { offer } = scored;
+  return {
+    offerId: offer.offerId,
+    title: offer.title,
+    ...(offer.description !== undefined ? { description: offer.description } : {}),
+    productIds: offer.productIds,
+    categories: offer.categories,
+    score: scored.score,
+  };
+}
+
+/**
+ * Chooses the next offer for a user. Each dependency has a time budget; when one fails or is slow the
+ * decision degrades to the next best source (model → cold start in Redis → built-in popularity) and says
+ * so, so an outage never turns into an error for the website.
+ */
+export class OfferService {
+  private readonly random: () => number;
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: OfferServiceDependencies) {
+    this.random = deps.random ?? Math.random;
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  private async attempt<T>(what: string, operation: () => Promise<T>, degraded: string[]): Promise<T | undefined> {
+    try {
+      return await withTimeout(operation(), this.deps.dependencyTimeoutMs, what);
+    } catch (error) {
+      degraded.push(what);
+      this.deps.log?.(`offer: ${what} unavailable: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
+  }
+
+  private async productScores(profile: UserProfile | undefined, context: DecisionContext, degraded: string[]): Promise<ProductScores> {
+    const history = profile ? historyOf(profile) : [];
+    if (history.length > 0) {
+      const scored = await this.attempt('model', () => this.deps.scorer.score(history), degraded);
+      if (scored) return { source: 'model', products: scored.scores, modelVersion: scored.version };
+    }
+    const contexts = [
+      ...(context.category !== undefined ? [`category:${context.category}`] : []),
+      `hour:${this.now().getUTCHours()}`,
+    ];
+    const coldStart = await this.attempt('redis', () => this.deps.coldStart.topProducts(contexts, COLD_START_ITEMS), degraded);
+    if (coldStart && coldStart.size > 0) return { source: 'cold-start', products: coldStart };
+    return { source: 'fallback', products: this.deps.fallbackScores() };
+  }
+
+  async decide(userId: string, context: DecisionContext): Promise<OfferResponse> {
+    const degraded: string[] = [];
+    const [offers, offerStats, profile] = await Promise.all([
+      this.attempt('catalog', this.deps.catalog, degraded),
+      this.attempt('offer-stats', this.deps.offerStats, degraded),
+      this.attempt('cosmos', () => this.deps.readProfile(userId), degraded),
+    ]);
+    const scores = await this.productScores(profile, context, degraded);
+    const decision = decideOffer({
+      offers: offers ?? [],
+      profile,
+      scores,
+      offerStats: offerStats ?? new Map(),
+      context,
+      explorationRate: this.deps.explorationRate,
+      now: this.now(),
+      random: this.random,
+    });
+    const response: OfferResponse = {
+      decisionId: randomUUID(),
+      userId,
+      source: decision.chosen === undefined ? 'fallback' : decision.source,
+      offer: decision.chosen ? toResponseOffer(decision.chosen) : null,
+      score: decision.chosen?.score ?? 0,
+      propensity: decision.propensity,
+      runnersUp: decision.runnersUp.map((r) => ({ offerId: r.offer.offerId, score: r.score })),
+      ...(scores.modelVersion !== undefined ? { modelVersion: scores.modelVersion } : {}),
+      degraded,
+    };
+    return response;
+  }
+}

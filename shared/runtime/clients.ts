@@ -1,0 +1,99 @@
+import { CosmosClient, Database } from '@azure/cosmos';
+import { EventHubProducerClient } from '@azure/event-hubs';
+import { DefaultAzureCredential, TokenCredential } from '@azure/identity';
+import { BlobServiceClient } from '@azure/storage-blob';
+import Redis from 'ioredis';
+import { BlobConnectionSettings, CosmosConnectionSettings, EventHubConnectionSettings, getSettings } from '../config/settings';
+import { onShutdown } from '../hosting/registry';
+
+/**
+ * One client per external system per process, created on first use and closed on shutdown.
+ * Functions call these getters; tests and commands may build their own clients with the factories.
+ */
+
+let credential: TokenCredential | undefined;
+function azureCredential(): TokenCredential {
+  credential ??= new DefaultAzureCredential();
+  return credential;
+}
+
+export function createCosmosClient(connection: CosmosConnectionSettings): CosmosClient {
+  // A plain-HTTP endpoint is a local emulator; endpoint discovery would rewrite it to https.
+  const connectionPolicy = { enableEndpointDiscovery: !connection.endpoint.startsWith('http://') };
+  return connection.kind === 'connectionString'
+    ? new CosmosClient({ endpoint: connection.endpoint, key: connection.key, connectionPolicy })
+    : new CosmosClient({ endpoint: connection.endpoint, aadCredentials: azureCredential(), connectionPolicy });
+}
+
+export function createBlobServiceClient(connection: BlobConnectionSettings): BlobServiceClient {
+  return connection.kind === 'connectionString'
+    ? BlobServiceClient.fromConnectionString(connection.connectionString)
+    : new BlobServiceClient(connection.serviceUri, azureCredential());
+}
+
+export function createEventHubProducer(connection: EventHubConnectionSettings, eventHubName: string): EventHubProducerClient {
+  return connection.kind === 'connectionString'
+    ? new EventHubProducerClient(connection.connectionString, eventHubName)
+    : new EventHubProducerClient(connection.fullyQualifiedNamespace, eventHubName, azureCredential());
+}
+
+export function createRedisClient(url: string): Redis {
+  return new Redis(url, {
+    // The offer path must degrade fast when Redis is away, not queue commands until it returns.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    lazyConnect: false,
+  });
+}
+
+let cosmos: CosmosClient | undefined;
+let blob: BlobServiceClient | undefined;
+let producer: EventHubProducerClient | undefined;
+let redis: Redis | undefined;
+
+export function getCosmosDatabase(): Database {
+  if (!cosmos) {
+    const client = createCosmosClient(getSettings().cosmos.connection);
+    cosmos = client;
+    onShutdown(async () => {
+      client.dispose();
+      cosmos = undefined;
+    });
+  }
+  return cosmos.database(getSettings().cosmos.database);
+}
+
+export function getBlobServiceClient(): BlobServiceClient {
+  // BlobServiceClient holds no sockets of its own to close; the HTTP pipeline's agent is shared.
+  blob ??= createBlobServiceClient(getSettings().archive.connection);
+  return blob;
+}
+
+export function getEventHubProducer(): EventHubProducerClient {
+  if (!producer) {
+    const settings = getSettings().eventHub;
+    const client = createEventHubProducer(settings.connection, settings.name);
+    producer = client;
+    onShutdown(async () => {
+      producer = undefined;
+      await client.close();
+    });
+  }
+  return producer;
+}
+
+export function getRedis(): Redis {
+  if (!redis) {
+    const client = createRedisClient(getSettings().redis.url);
+    // Errors surface on the commands that fail; without a listener ioredis would log every reconnect attempt.
+    client.on('error', () => undefined);
+    redis = client;
+    onShutdown(async () => {
+      redis = undefined;
+      client.disconnect();
+    });
+  }
+  return redis;
+}

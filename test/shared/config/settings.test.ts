@@ -1,0 +1,68 @@
+import { ConfigurationError, parseSettings } from '../../../shared/config/settings';
+
+const minimal = {
+  EventHubConnection: 'Endpoint=sb://127.0.0.1:5672;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true',
+  EVENTHUB_NAME: 'clickstream',
+  CosmosDBConnection: 'AccountEndpoint=http://127.0.0.1:8081/;AccountKey=a2V5;',
+  ArchiveStorage: 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;',
+  RedisConnection: 'redis://127.0.0.1:6379',
+};
+
+function errorOf(env: Record<string, string | undefined>): ConfigurationError {
+  try {
+    parseSettings(env);
+  } catch (error) {
+    if (error instanceof ConfigurationError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigurationError');
+}
+
+describe('parseSettings', () => {
+  it('parses connection strings and applies defaults', () => {
+    const settings = parseSettings(minimal);
+    expect(settings.eventHub.connection.kind).toBe('connectionString');
+    expect(settings.cosmos.connection).toEqual({ kind: 'connectionString', endpoint: 'http://127.0.0.1:8081/', key: 'a2V5' });
+    expect(settings.cosmos.database).toBe('nextoffer');
+    expect(settings.eventHub.consumerGroup).toBe('$Default');
+    expect(settings.ingest.maxEventsPerRequest).toBe(500);
+    expect(settings.ingest.allowedOrigins).toEqual([]);
+  });
+
+  it('accepts identity-based connections by their Functions setting names', () => {
+    const settings = parseSettings({
+      ...minimal,
+      EventHubConnection: undefined,
+      EventHubConnection__fullyQualifiedNamespace: 'ns.servicebus.windows.net',
+      CosmosDBConnection: undefined,
+      CosmosDBConnection__accountEndpoint: 'https://acct.documents.azure.com:443/',
+      ArchiveStorage: undefined,
+      ArchiveStorage__blobServiceUri: 'https://acct.blob.core.windows.net',
+    });
+    expect(settings.eventHub.connection).toEqual({ kind: 'identity', fullyQualifiedNamespace: 'ns.servicebus.windows.net' });
+    expect(settings.cosmos.connection).toEqual({ kind: 'identity', endpoint: 'https://acct.documents.azure.com:443/' });
+    expect(settings.archive.connection).toEqual({ kind: 'identity', serviceUri: 'https://acct.blob.core.windows.net' });
+  });
+
+  it('is frozen all the way down', () => {
+    const settings = parseSettings(minimal);
+    expect(Object.isFrozen(settings)).toBe(true);
+    expect(Object.isFrozen(settings.ingest.allowedOrigins)).toBe(true);
+  });
+
+  it.each([
+    ['EventHubConnection', { EventHubConnection: undefined }],
+    ['EVENTHUB_NAME', { EVENTHUB_NAME: '' }],
+    ['CosmosDBConnection', { CosmosDBConnection: 'AccountEndpoint=http://x/' }],
+    ['RedisConnection', { RedisConnection: undefined }],
+    ['RedisConnection', { RedisConnection: 'localhost:6379' }],
+    ['INGEST_MAX_EVENTS', { INGEST_MAX_EVENTS: 'many' }],
+    ['OFFER_EXPLORATION_RATE', { OFFER_EXPLORATION_RATE: '1.5' }],
+    ['CORS_ALLOWED_ORIGINS', { CORS_ALLOWED_ORIGINS: 'shop.example' }],
+    ['ARCHIVE_CONTAINER', { ARCHIVE_CONTAINER: 'Bad_Name' }],
+  ])('fails fast naming %s', (setting, override) => {
+    const error = errorOf({ ...minimal, ...override });
+    expect(error.setting).toBe(setting);
+    expect(error.message).toContain(setting);
+  });
+});

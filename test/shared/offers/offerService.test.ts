@@ -1,0 +1,142 @@
+import { CosmosClient, Database } from '@azure/cosmos';
+import Redis from 'ioredis';
+import { createServer, Server, Socket } from 'node:net';
+import { trainAffinityModel } from '../../../models/affinity/train';
+import { loadAffinityModelFromFiles, AffinityModel } from '../../../shared/affinity/affinityModel';
+import { aggregateBatch } from '../../../shared/aggregation/aggregateBatch';
+import { BlobEventArchive } from '../../../shared/archive/eventArchive';
+import { RedisColdStartStore } from '../../../shared/coldstart/coldStartStore';
+import { CosmosDocumentStore } from '../../../shared/cosmos/documentStore';
+import { ClickstreamEvent } from '../../../shared/events/clickstreamEvent';
+import { ModelAffinityScorer } from '../../../shared/offers/modelAffinityScorer';
+import { offerSchema } from '../../../shared/offers/offerCatalog';
+import { OfferService, OfferServiceDependencies } from '../../../shared/offers/offerService';
+import { createCosmosClient, createRedisClient } from '../../../shared/runtime/clients';
+import { provisionCosmos } from '../../../shared/runtime/provisioning';
+import { UserProfile } from '../../../shared/aggregation/documents';
+import { blobServiceFor, cosmosClientFor, startTestStack, TestStack } from '../../support/localStack';
+
+let stack: TestStack;
+let cosmos: CosmosClient;
+let database: Database;
+let redis: Redis;
+let model: AffinityModel;
+let blackhole: Server;
+const sockets: Socket[] = [];
+
+const catalog = ['shoes', 'hats', 'bags'].map((name) =>
+  offerSchema.parse({ offerId: `offer-${name}`, title: `${name} sale`, productIds: [`${name}-1`, `${name}-2`] }),
+);
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  cosmos = cosmosClientFor(stack.settings);
+  database = cosmos.database('offer-test');
+  await provisionCosmos(database);
+  redis = createRedisClient(stack.settings.RedisConnection!);
+
+  // A small world where people who look at shoes also buy shoes, and the same for hats and bags.
+  const interactions = [];
+  for (let u = 0; u < 60; u++) {
+    const family = ['shoes', 'hats', 'bags'][u % 3]!;
+    for (const item of [`${family}-1`, `${family}-2`, `${family}-3`]) interactions.push({ userId: `t${u}`, itemId: item, weight: 1 });
+  }
+  const bundle = await trainAffinityModel(interactions, { evaluate: false, lambda: 1 });
+  model = await loadAffinityModelFromFiles(bundle.files);
+
+  // A server that accepts connections and never answers: what a hung dependency looks like.
+  blackhole = createServer((socket) => sockets.push(socket));
+  await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
+});
+
+afterAll(async () => {
+  sockets.forEach((s) => s.destroy());
+  blackhole.close();
+  await model.close();
+  redis.disconnect();
+  cosmos.dispose();
+  await stack.stop();
+});
+
+const store = () => new CosmosDocumentStore(database);
+
+function service(overrides: Partial<OfferServiceDependencies> = {}): OfferService {
+  return new OfferService({
+    catalog: async () => catalog,
+    offerStats: async () => new Map(),
+    readProfile: (userId) => store().read<UserProfile>('userProfiles', userId, userId),
+    scorer: new ModelAffinityScorer(async () => model),
+    coldStart: new RedisColdStartStore(redis, 'test:'),
+    fallbackScores: () => new Map([['bags-1', 1]]),
+    dependencyTimeoutMs: 500,
+    explorationRate: 0,
+    ...overrides,
+  });
+}
+
+async function clicks(userId: string, productIds: string[]): Promise<void> {
+  const at = new Date().toISOString();
+  const events = productIds.map((productId, i) => ({
+    partitionId: '0',
+    sequenceNumber: Date.now() * 10 + i,
+    enqueuedTime: at,
+    event: { schemaVersion: 1, eventId: `${userId}-${i}`, userId, productId, type: 'product_click', receivedAt: at, timestamp: at } as ClickstreamEvent,
+  }));
+  const blob = blobServiceFor(stack.settings);
+  const archive = new BlobEventArchive(blob.getContainerClient('offer-test-archive'), blob.getContainerClient('offer-test-dead'));
+  await blob.getContainerClient('offer-test-archive').createIfNotExists();
+  await aggregateBatch({ eventHubName: 'clickstream', partitionId: '0', events, unprocessable: [] }, store(), archive);
+}
+
+describe('OfferService', () => {
+  it('scores a user with history through the ONNX model', async () => {
+    await clicks('hat-fan', ['hats-1', 'hats-3']);
+    const response = await service().decide('hat-fan', {});
+    expect(response.source).toBe('model');
+    expect(response.offer?.offerId).toBe('offer-hats');
+    expect(response.modelVersion).toBe(model.version);
+    expect(response.degraded).toEqual([]);
+    expect(response.runnersUp).toHaveLength(2);
+  });
+
+  it('serves a user without history from the cold-start scores in Redis', async () => {
+    await new RedisColdStartStore(redis, 'test:').replace({
+      global: [{ itemId: 'shoes-1', score: 1 }],
+      byContext: { 'category:bags': [{ itemId: 'bags-2', score: 1 }] },
+    });
+    const global = await service().decide('newcomer', {});
+    expect(global).toMatchObject({ source: 'cold-start', offer: { offerId: 'offer-shoes' } });
+    const inBags = await service().decide('newcomer', { category: 'bags' });
+    expect(inBags.offer?.offerId).toBe('offer-bags');
+  });
+
+  it('falls back to built-in popularity when Redis is down, without an error', async () => {
+    const down = createRedisClient('redis://127.0.0.1:1');
+    down.on('error', () => undefined);
+    const response = await service({ coldStart: new RedisColdStartStore(down, 'test:') }).decide('newcomer', {});
+    down.disconnect();
+    expect(response.source).toBe('fallback');
+    expect(response.offer?.offerId).toBe('offer-bags');
+    expect(response.degraded).toEqual(['redis']);
+  });
+
+  it('uses cold start when no model is loaded', async () => {
+    await clicks('no-model-user', ['hats-1']);
+    const response = await service({ scorer: new ModelAffinityScorer(async () => undefined) }).decide('no-model-user', {});
+    expect(response.source).toBe('cold-start');
+  });
+
+  it('cuts off a Cosmos DB that does not answer and still decides', async () => {
+    const port = (blackhole.address() as { port: number }).port;
+    const hung = createCosmosClient({ kind: 'connectionString', endpoint: `http://127.0.0.1:${port}/`, key: 'a2V5' });
+    const hungStore = new CosmosDocumentStore(hung.database('offer-test'));
+    const response = await service({
+      readProfile: (userId) => hungStore.read<UserProfile>('userProfiles', userId, userId),
+      dependencyTimeoutMs: 200,
+    }).decide('hat-fan', {});
+    hung.dispose();
+    expect(response.degraded).toContain('cosmos');
+    expect(response.source).toBe('cold-start');
+    expect(response.offer).not.toBeNull();
+  });
+});
