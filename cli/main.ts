@@ -9,6 +9,10 @@ const commands: Record<string, () => Promise<Command>> = {
   stack: async () => (await import('./commands/stack')).command,
   simulate: async () => (await import('./commands/simulate')).command,
   schema: async () => (await import('./commands/schema')).command,
+  offers: async () => (await import('./commands/offers')).command,
+  coldstart: async () => (await import('./commands/coldstart')).command,
+  affinity: async () => (await import('./commands/affinity')).command,
+  campaign: async () => (await import('./commands/campaign')).command,
 };
 
 function help(): string {
@@ -18,7 +22,7 @@ function help(): string {
     'commands:',
     ...Object.keys(commands).map((name) => `  ${name}`),
     '',
-    'Run `npx nextoffer <command> --help` for a command\'s options.',
+    "Run `npx nextoffer <command> --help` for a command's options.",
   ].join('\n');
 }
 
@@ -45,7 +49,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`nextoffer ${name}: ${error.message}\n\n${command.usage}\n`);
       return 2;
     }
-    process.stderr.write(`nextoffer ${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `nextoffer ${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     return 1;
   }
 }

@@ -53,27 +53,45 @@ export function planDocumentWork(events: readonly SequencedEvent[]): DocumentWor
         partitionKey: event.userId,
         id: event.userId,
         create: (at) => newUserProfile(event.userId, at),
-        fold: foldIntoUserProfile as DocumentWork['fold'],
+        fold: foldIntoUserProfile,
       },
       sequenced,
     );
     if (event.productId !== undefined && !event.type.startsWith('offer_')) {
       const productId = event.productId;
       add(
-        { container: 'productStats', partitionKey: productId, id: productId, create: (at) => newProductStats(productId, at), fold: foldIntoProductStats as DocumentWork['fold'] },
+        {
+          container: 'productStats',
+          partitionKey: productId,
+          id: productId,
+          create: (at) => newProductStats(productId, at),
+          fold: foldIntoProductStats,
+        },
         sequenced,
       );
     }
     if (event.type.startsWith('offer_') && event.offerId !== undefined) {
       const offerId = event.offerId;
       add(
-        { container: 'offerStats', partitionKey: offerId, id: offerId, create: (at) => newOfferStats(offerId, at), fold: foldIntoOfferStats as DocumentWork['fold'] },
+        {
+          container: 'offerStats',
+          partitionKey: offerId,
+          id: offerId,
+          create: (at) => newOfferStats(offerId, at),
+          fold: foldIntoOfferStats,
+        },
         sequenced,
       );
     }
     for (const key of rollupKeys(event)) {
       add(
-        { container: 'rollups', partitionKey: key.date, id: key.id, create: (at) => newRollup(key, at), fold: foldIntoRollup as DocumentWork['fold'] },
+        {
+          container: 'rollups',
+          partitionKey: key.date,
+          id: key.id,
+          create: (at) => newRollup(key, at),
+          fold: foldIntoRollup,
+        },
         sequenced,
       );
     }
@@ -81,7 +99,11 @@ export function planDocumentWork(events: readonly SequencedEvent[]): DocumentWor
   return [...work.values()];
 }
 
-async function runLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+async function runLimited<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const errors: unknown[] = [];
   await Promise.all(
@@ -122,8 +144,18 @@ export async function aggregateBatch(
   };
   await runLimited(planDocumentWork(batch.events), concurrency, async (work) => {
     const at = now().toISOString();
-    const outcome = await store.update<AggregateDocument>(work.container, work.partitionKey, work.id, (current) =>
-      applyNewEvents(current, work.events, () => work.create(at), work.fold as (doc: AggregateDocument, e: SequencedEvent['event']) => void, at),
+    const outcome = await store.update<AggregateDocument>(
+      work.container,
+      work.partitionKey,
+      work.id,
+      (current) =>
+        applyNewEvents(
+          current,
+          work.events,
+          () => work.create(at),
+          work.fold as (doc: AggregateDocument, e: SequencedEvent['event']) => void,
+          at,
+        ),
     );
     if (outcome === 'unchanged') result.documentsUnchanged += 1;
     else result.documentsWritten += 1;

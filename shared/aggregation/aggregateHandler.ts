@@ -27,10 +27,18 @@ export function createAggregateHandler(deps: AggregateHandlerDependencies) {
       return result;
     } catch (error) {
       const reason = `aggregation failed: ${error instanceof Error ? error.message : String(error)}`;
-      context.error(`aggregate: partition ${batch.partitionId}: ${reason}; dead-lettering ${batch.events.length} events for replay`);
+      context.error(
+        `aggregate: partition ${batch.partitionId}: ${reason}; dead-lettering ${batch.events.length} events for replay`,
+      );
       await deps.archive.deadLetter(
         batch.eventHubName,
-        batch.events.map((e) => ({ partitionId: e.partitionId, sequenceNumber: e.sequenceNumber, enqueuedTime: e.enqueuedTime, reason, body: e.event })),
+        batch.events.map((e) => ({
+          partitionId: e.partitionId,
+          sequenceNumber: e.sequenceNumber,
+          enqueuedTime: e.enqueuedTime,
+          reason,
+          body: e.event,
+        })),
       );
       throw error;
     }

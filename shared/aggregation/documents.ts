@@ -154,13 +154,19 @@ export function foldIntoUserProfile(profile: UserProfile, event: ClickstreamEven
   const atMs = Date.parse(event.timestamp);
   decayProfileTo(profile, atMs);
   // A late event counts for what its weight would be worth now.
-  const weight = interactionWeights[event.type] * decayFactor(atMs, Math.max(atMs, Date.parse(profile.decayedTo)));
+  const weight =
+    interactionWeights[event.type] * decayFactor(atMs, Math.max(atMs, Date.parse(profile.decayedTo)));
   profile.eventCounts[event.type] = (profile.eventCounts[event.type] ?? 0) + 1;
   if (event.timestamp > profile.lastSeenAt) profile.lastSeenAt = event.timestamp;
   if (event.timestamp < profile.firstSeenAt) profile.firstSeenAt = event.timestamp;
 
   if (event.offerId !== undefined && event.type.startsWith('offer_')) {
-    const offer = (profile.offers[event.offerId] ??= { impressions: 0, clicks: 0, dismissals: 0, lastAt: event.timestamp });
+    const offer = (profile.offers[event.offerId] ??= {
+      impressions: 0,
+      clicks: 0,
+      dismissals: 0,
+      lastAt: event.timestamp,
+    });
     if (event.type === 'offer_impression') offer.impressions += 1;
     if (event.type === 'offer_click') offer.clicks += 1;
     if (event.type === 'offer_dismiss') offer.dismissals += 1;
@@ -191,10 +197,10 @@ export function foldIntoUserProfile(profile: UserProfile, event: ClickstreamEven
     if (event.timestamp > product.lastAt) product.lastAt = event.timestamp;
     pruneByAffinity(profile.products, MAX_PROFILE_PRODUCTS);
 
-    profile.recentProducts = [event.productId, ...profile.recentProducts.filter((p) => p !== event.productId)].slice(
-      0,
-      MAX_RECENT_ITEMS,
-    );
+    profile.recentProducts = [
+      event.productId,
+      ...profile.recentProducts.filter((p) => p !== event.productId),
+    ].slice(0, MAX_RECENT_ITEMS);
     if (event.type === 'purchase' && !profile.purchasedProducts.includes(event.productId)) {
       profile.purchasedProducts = [event.productId, ...profile.purchasedProducts].slice(0, MAX_PURCHASED);
     }
@@ -237,7 +243,17 @@ export function foldIntoProductStats(stats: ProductStats, event: ClickstreamEven
 }
 
 export function newOfferStats(offerId: string, at: string): OfferStats {
-  return { id: offerId, offerId, watermarks: {}, updatedAt: at, impressions: 0, clicks: 0, dismissals: 0, clickThroughRate: 0, lastEventAt: at };
+  return {
+    id: offerId,
+    offerId,
+    watermarks: {},
+    updatedAt: at,
+    impressions: 0,
+    clicks: 0,
+    dismissals: 0,
+    clickThroughRate: 0,
+    lastEventAt: at,
+  };
 }
 
 export function foldIntoOfferStats(stats: OfferStats, event: ClickstreamEvent): void {
@@ -248,7 +264,9 @@ export function foldIntoOfferStats(stats: OfferStats, event: ClickstreamEvent): 
   if (event.timestamp > stats.lastEventAt) stats.lastEventAt = event.timestamp;
 }
 
-export function rollupKeys(event: ClickstreamEvent): Array<{ id: string; date: string; grain: RollupGrain; hour: number | null }> {
+export function rollupKeys(
+  event: ClickstreamEvent,
+): Array<{ id: string; date: string; grain: RollupGrain; hour: number | null }> {
   const date = event.timestamp.slice(0, 10);
   const hour = Number(event.timestamp.slice(11, 13));
   return [
@@ -257,7 +275,10 @@ export function rollupKeys(event: ClickstreamEvent): Array<{ id: string; date: s
   ];
 }
 
-export function newRollup(key: { id: string; date: string; grain: RollupGrain; hour: number | null }, at: string): Rollup {
+export function newRollup(
+  key: { id: string; date: string; grain: RollupGrain; hour: number | null },
+  at: string,
+): Rollup {
   return {
     ...key,
     watermarks: {},
@@ -299,7 +320,7 @@ export function applyNewEvents<T extends AggregateDocument>(
   fold: (doc: T, event: ClickstreamEvent) => void,
   now: string,
 ): T | undefined {
-  const doc: T = current ? (structuredClone(current) as T) : create();
+  const doc: T = current ? structuredClone<T>(current) : create();
   let applied = 0;
   for (const sequenced of events) {
     const watermark = doc.watermarks[sequenced.partitionId] ?? -1;

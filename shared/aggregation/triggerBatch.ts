@@ -47,20 +47,30 @@ export class TriggerMetadataError extends Error {
 
 function decodeBody(message: unknown): unknown {
   if (typeof message === 'string') return JSON.parse(message);
-  if (Buffer.isBuffer(message) || message instanceof Uint8Array) return JSON.parse(Buffer.from(message).toString('utf8'));
+  if (Buffer.isBuffer(message) || message instanceof Uint8Array)
+    return JSON.parse(Buffer.from(message).toString('utf8'));
   return message;
 }
 
 /** Parses what the trigger hands over; events that cannot be read are returned for the dead letter. */
-export function parseTriggerBatch(messages: unknown, triggerMetadata: unknown, defaultHubName: string): TriggerBatch {
-  if (!Array.isArray(messages)) throw new TriggerMetadataError('expected an array of events (cardinality many)');
+export function parseTriggerBatch(
+  messages: unknown,
+  triggerMetadata: unknown,
+  defaultHubName: string,
+): TriggerBatch {
+  if (!Array.isArray(messages))
+    throw new TriggerMetadataError('expected an array of events (cardinality many)');
   const metadata = triggerMetadataSchema.safeParse(triggerMetadata);
   if (!metadata.success) {
-    throw new TriggerMetadataError(`trigger metadata: ${metadata.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new TriggerMetadataError(
+      `trigger metadata: ${metadata.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   const { partitionContext, sequenceNumberArray, enqueuedTimeUtcArray } = metadata.data;
   if (sequenceNumberArray.length !== messages.length) {
-    throw new TriggerMetadataError(`${messages.length} events but ${sequenceNumberArray.length} sequence numbers`);
+    throw new TriggerMetadataError(
+      `${messages.length} events but ${sequenceNumberArray.length} sequence numbers`,
+    );
   }
   const partitionId = (partitionContext.PartitionId ?? partitionContext.partitionId) as string;
   const batch: TriggerBatch = {
@@ -77,13 +87,27 @@ export function parseTriggerBatch(messages: unknown, triggerMetadata: unknown, d
     try {
       body = decodeBody(message);
     } catch (error) {
-      batch.unprocessable.push({ partitionId, sequenceNumber, enqueuedTime, reason: `not JSON: ${(error as Error).message}`, body: String(message) });
+      batch.unprocessable.push({
+        partitionId,
+        sequenceNumber,
+        enqueuedTime,
+        reason: `not JSON: ${(error as Error).message}`,
+        body: String(message),
+      });
       return;
     }
     const parsed = clickstreamEventSchema.safeParse(body);
     if (!parsed.success) {
-      const reason = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`).join('; ');
-      batch.unprocessable.push({ partitionId, sequenceNumber, enqueuedTime, reason: `invalid event: ${reason}`, body });
+      const reason = parsed.error.issues
+        .map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`)
+        .join('; ');
+      batch.unprocessable.push({
+        partitionId,
+        sequenceNumber,
+        enqueuedTime,
+        reason: `invalid event: ${reason}`,
+        body,
+      });
       return;
     }
     batch.events.push({ partitionId, sequenceNumber, enqueuedTime, event: parsed.data });

@@ -28,7 +28,8 @@ export class RedisColdStartStore implements ColdStartStore {
 
   async topProducts(contexts: readonly string[], limit: number): Promise<Map<string, number>> {
     const pipeline = this.redis.pipeline();
-    for (const name of [...contexts, 'global']) pipeline.zrevrange(this.key(name), 0, limit - 1, 'WITHSCORES');
+    for (const name of [...contexts, 'global'])
+      pipeline.zrevrange(this.key(name), 0, limit - 1, 'WITHSCORES');
     const replies = (await pipeline.exec()) ?? [];
     for (const [error, reply] of replies) {
       if (error) throw error;
@@ -42,10 +43,14 @@ export class RedisColdStartStore implements ColdStartStore {
   }
 
   async replace(scores: ColdStartScores): Promise<void> {
-    const lists: Array<[string, ColdStartScores['global']]> = [['global', scores.global], ...Object.entries(scores.byContext)];
+    const lists: Array<[string, ColdStartScores['global']]> = [
+      ['global', scores.global],
+      ...Object.entries(scores.byContext),
+    ];
     // SCAN, not KEYS: the Redis may be shared, and KEYS blocks it while it walks every key.
     const existing: string[] = [];
-    for await (const keys of this.redis.scanStream({ match: this.key('*'), count: 500 })) existing.push(...(keys as string[]));
+    for await (const keys of this.redis.scanStream({ match: this.key('*'), count: 500 }))
+      existing.push(...(keys as string[]));
     // Build under temporary keys, then swap all in one MULTI so readers see old or new, never half.
     const stamp = Date.now().toString(36);
     const build = this.redis.pipeline();
@@ -58,7 +63,8 @@ export class RedisColdStartStore implements ColdStartStore {
     await build.exec();
     const swap = this.redis.multi();
     for (const key of existing) swap.del(key);
-    for (const [name, items] of lists) if (items.length > 0) swap.rename(`${this.key(name)}~${stamp}`, this.key(name));
+    for (const [name, items] of lists)
+      if (items.length > 0) swap.rename(`${this.key(name)}~${stamp}`, this.key(name));
     await swap.exec();
   }
 }

@@ -12,12 +12,10 @@ export type EventHubConnectionSettings =
   | { kind: 'identity'; fullyQualifiedNamespace: string };
 
 export type CosmosConnectionSettings =
-  | { kind: 'connectionString'; endpoint: string; key: string }
-  | { kind: 'identity'; endpoint: string };
+  { kind: 'connectionString'; endpoint: string; key: string } | { kind: 'identity'; endpoint: string };
 
 export type BlobConnectionSettings =
-  | { kind: 'connectionString'; connectionString: string }
-  | { kind: 'identity'; serviceUri: string };
+  { kind: 'connectionString'; connectionString: string } | { kind: 'identity'; serviceUri: string };
 
 export interface Settings {
   eventHub: {
@@ -49,11 +47,46 @@ export interface Settings {
     maxBodyBytes: number;
   };
   offer: {
-    catalogPath: string;
     /** Time budget for each dependency call on the offer path before degrading. */
     dependencyTimeoutMs: number;
     explorationRate: number;
   };
+  /** The product-affinity model: retraining, promotion and hot reload (models/affinity, shared/affinity). */
+  affinity: AffinitySettings;
+  /** Campaign optimisation: plan recommendation (shared/campaign, models/campaign). */
+  campaign: CampaignSettings;
+}
+
+export interface CampaignSettings {
+  /** Directory of the campaign model bundle (model.onnx + campaign-model.json) the functions serve. */
+  modelDir: string;
+  /** Optional JSON file of plan constraints (allowed values, exclusions, capacity). */
+  constraintsPath: string | undefined;
+  /** Most leads one POST /api/campaign/plan may carry. */
+  maxLeadsPerRequest: number;
+  /** NCRONTAB schedule of the batch plan function (the binding reads it as %CAMPAIGN_BATCH_SCHEDULE%). */
+  batchSchedule: string;
+  /** Leads CSV the batch run plans; the batch function refuses to run without it. */
+  batchLeadsPath: string | undefined;
+  /** Optional touch history CSV: each lead's last combination (uplift) and touch-level features. */
+  batchTouchesPath: string | undefined;
+  /** Cosmos container receiving one plan document per lead and run, for Power BI. */
+  plansContainer: string;
+}
+
+export interface AffinitySettings {
+  /** NCRONTAB schedule of the retraining function (the binding reads it as %AFFINITY_RETRAIN_SCHEDULE%). */
+  retrainSchedule: string;
+  /** Days of the clickstream archive that retraining reads. */
+  trainingDays: number;
+  /** EASE regularisation, or 'auto' to choose it on a validation split. */
+  lambda: number | 'auto';
+  /** Largest catalog the dense model keeps (most popular items); memory grows with its square. */
+  maxItems: number;
+  /** A new model is promoted when its held-out nDCG and precision are at most this much below the current one's. */
+  promotionTolerance: number;
+  /** How often a serving process checks the latest pointer for a new model version. */
+  refreshSeconds: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -83,14 +116,19 @@ function parsed<T>(env: Env, name: string, schema: z.ZodType<T>, fallback: strin
   const raw = read(env, name) ?? fallback;
   const result = schema.safeParse(raw);
   if (!result.success) {
-    throw new ConfigurationError(name, `malformed value '${raw}': ${result.error.issues[0]?.message ?? 'invalid'}`);
+    throw new ConfigurationError(
+      name,
+      `malformed value '${raw}': ${result.error.issues[0]?.message ?? 'invalid'}`,
+    );
   }
   return result.data;
 }
 
 const positiveInt = z.coerce.number().int().positive();
 const probability = z.coerce.number().min(0).max(1);
-const blobContainerName = z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'not a valid blob container name');
+const blobContainerName = z
+  .string()
+  .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'not a valid blob container name');
 
 /** Splits `Key=Value;Key=Value` connection strings; keys are matched case-insensitively. */
 export function parseConnectionString(value: string): Map<string, string> {
@@ -113,7 +151,10 @@ function eventHubConnection(env: Env, name: string): EventHubConnectionSettings 
   }
   const namespace = read(env, `${name}__fullyQualifiedNamespace`);
   if (namespace !== undefined) return { kind: 'identity', fullyQualifiedNamespace: namespace };
-  throw new ConfigurationError(name, `missing (set ${name} to a connection string or ${name}__fullyQualifiedNamespace)`);
+  throw new ConfigurationError(
+    name,
+    `missing (set ${name} to a connection string or ${name}__fullyQualifiedNamespace)`,
+  );
 }
 
 function cosmosConnection(env: Env, name: string): CosmosConnectionSettings {
@@ -129,30 +170,43 @@ function cosmosConnection(env: Env, name: string): CosmosConnectionSettings {
   }
   const endpoint = read(env, `${name}__accountEndpoint`);
   if (endpoint !== undefined) return { kind: 'identity', endpoint };
-  throw new ConfigurationError(name, `missing (set ${name} to a connection string or ${name}__accountEndpoint)`);
+  throw new ConfigurationError(
+    name,
+    `missing (set ${name} to a connection string or ${name}__accountEndpoint)`,
+  );
 }
 
 function blobConnection(env: Env, name: string): BlobConnectionSettings {
   const connectionString = read(env, name);
   if (connectionString !== undefined) {
     if (connectionString === 'UseDevelopmentStorage=true') {
-      throw new ConfigurationError(name, 'UseDevelopmentStorage=true is not supported; give Azurite\'s full connection string');
+      throw new ConfigurationError(
+        name,
+        "UseDevelopmentStorage=true is not supported; give Azurite's full connection string",
+      );
     }
     return { kind: 'connectionString', connectionString };
   }
   const serviceUri = read(env, `${name}__blobServiceUri`) ?? read(env, `${name}__serviceUri`);
   if (serviceUri !== undefined) return { kind: 'identity', serviceUri };
-  throw new ConfigurationError(name, `missing (set ${name} to a connection string or ${name}__blobServiceUri)`);
+  throw new ConfigurationError(
+    name,
+    `missing (set ${name} to a connection string or ${name}__blobServiceUri)`,
+  );
 }
 
 function origins(env: Env, name: string): string[] {
   const raw = read(env, name);
   if (raw === undefined) return [];
-  const list = raw.split(',').map((o) => o.trim()).filter((o) => o.length > 0);
+  const list = raw
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o.length > 0);
   for (const origin of list) {
     if (origin === '*') continue;
     const valid = z.url().safeParse(origin);
-    if (!valid.success) throw new ConfigurationError(name, `'${origin}' is not an origin such as https://shop.example`);
+    if (!valid.success)
+      throw new ConfigurationError(name, `'${origin}' is not an origin such as https://shop.example`);
   }
   return list;
 }
@@ -165,6 +219,81 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** The Cosmos DB section alone, for commands that need nothing else. */
+export function parseCosmosSettings(env: Env): Settings['cosmos'] {
+  return deepFreeze({
+    connection: cosmosConnection(env, 'CosmosDBConnection'),
+    database: read(env, 'COSMOS_DATABASE') ?? 'nextoffer',
+  });
+}
+
+/** The Redis section alone, for commands that need nothing else. */
+export function parseRedisSettings(env: Env): Settings['redis'] {
+  return deepFreeze({
+    url: parsed(
+      env,
+      'RedisConnection',
+      z.string().regex(/^rediss?:\/\//, 'expected redis://host:port or rediss://:password@host:6380'),
+      required(
+        env,
+        'RedisConnection',
+        'the Redis that holds cold-start scores, as redis:// or rediss:// URL',
+      ),
+    ),
+    keyPrefix: read(env, 'REDIS_KEY_PREFIX') ?? 'nextoffer:',
+  });
+}
+
+/** The archive section alone, for commands that need nothing else. */
+export function parseArchiveSettings(env: Env): Settings['archive'] {
+  return deepFreeze({
+    connection: blobConnection(env, 'ArchiveStorage'),
+    rawEventsContainer: parsed(env, 'ARCHIVE_CONTAINER', blobContainerName, 'clickstream-archive'),
+    deadLetterContainer: parsed(env, 'DEADLETTER_CONTAINER', blobContainerName, 'clickstream-deadletter'),
+    modelsContainer: parsed(env, 'MODELS_CONTAINER', blobContainerName, 'models'),
+  });
+}
+
+/** The affinity section alone, for commands that need nothing else. */
+export function parseAffinitySettings(env: Env): AffinitySettings {
+  return deepFreeze({
+    retrainSchedule: parsed(
+      env,
+      'AFFINITY_RETRAIN_SCHEDULE',
+      z.string().regex(/^\S+( \S+){5}$/, 'expected a six-field NCRONTAB expression such as 0 0 3 * * *'),
+      '0 0 3 * * *',
+    ),
+    trainingDays: parsed(env, 'AFFINITY_TRAINING_DAYS', positiveInt.max(366), '30'),
+    lambda: parsed(
+      env,
+      'AFFINITY_LAMBDA',
+      z.union([z.literal('auto'), z.coerce.number().positive().max(1e7)]),
+      'auto',
+    ),
+    maxItems: parsed(env, 'AFFINITY_MAX_ITEMS', positiveInt.max(20000), '5000'),
+    promotionTolerance: parsed(env, 'AFFINITY_PROMOTION_TOLERANCE', probability, '0'),
+    refreshSeconds: parsed(env, 'AFFINITY_REFRESH_SECONDS', positiveInt.max(86400), '60'),
+  });
+}
+
+/** The campaign section alone, for commands that need nothing else. */
+export function parseCampaignSettings(env: Env): CampaignSettings {
+  return deepFreeze({
+    modelDir: read(env, 'CAMPAIGN_MODEL_DIR') ?? 'campaign-model',
+    constraintsPath: read(env, 'CAMPAIGN_CONSTRAINTS_PATH'),
+    maxLeadsPerRequest: parsed(env, 'CAMPAIGN_MAX_LEADS_PER_REQUEST', positiveInt.max(1000), '1000'),
+    batchSchedule: parsed(
+      env,
+      'CAMPAIGN_BATCH_SCHEDULE',
+      z.string().regex(/^\S+( \S+){5}$/, 'expected a six-field NCRONTAB expression such as 0 30 2 * * *'),
+      '0 30 2 * * *',
+    ),
+    batchLeadsPath: read(env, 'CAMPAIGN_BATCH_LEADS_PATH'),
+    batchTouchesPath: read(env, 'CAMPAIGN_BATCH_TOUCHES_PATH'),
+    plansContainer: read(env, 'CAMPAIGN_PLANS_CONTAINER') ?? 'campaign-plans',
+  });
+}
+
 /** Parses settings from an environment; throws ConfigurationError naming the first bad setting. */
 export function parseSettings(env: Env): Settings {
   const settings: Settings = {
@@ -174,35 +303,25 @@ export function parseSettings(env: Env): Settings {
       name: required(env, 'EVENTHUB_NAME', 'the Event Hub that carries the clickstream'),
       consumerGroup: read(env, 'EVENTHUB_CONSUMER_GROUP') ?? '$Default',
     },
-    cosmos: {
-      connection: cosmosConnection(env, 'CosmosDBConnection'),
-      database: read(env, 'COSMOS_DATABASE') ?? 'nextoffer',
-    },
-    archive: {
-      connection: blobConnection(env, 'ArchiveStorage'),
-      rawEventsContainer: parsed(env, 'ARCHIVE_CONTAINER', blobContainerName, 'clickstream-archive'),
-      deadLetterContainer: parsed(env, 'DEADLETTER_CONTAINER', blobContainerName, 'clickstream-deadletter'),
-      modelsContainer: parsed(env, 'MODELS_CONTAINER', blobContainerName, 'models'),
-    },
-    redis: {
-      url: parsed(
-        env,
-        'RedisConnection',
-        z.string().regex(/^rediss?:\/\//, 'expected redis://host:port or rediss://:password@host:6380'),
-        required(env, 'RedisConnection', 'the Redis that holds cold-start scores, as redis:// or rediss:// URL'),
-      ),
-      keyPrefix: read(env, 'REDIS_KEY_PREFIX') ?? 'nextoffer:',
-    },
+    cosmos: parseCosmosSettings(env),
+    archive: parseArchiveSettings(env),
+    redis: parseRedisSettings(env),
     ingest: {
       allowedOrigins: origins(env, 'CORS_ALLOWED_ORIGINS'),
       maxEventsPerRequest: parsed(env, 'INGEST_MAX_EVENTS', positiveInt.max(5000), '500'),
-      maxBodyBytes: parsed(env, 'INGEST_MAX_BODY_BYTES', positiveInt.max(4 * 1024 * 1024), String(1024 * 1024)),
+      maxBodyBytes: parsed(
+        env,
+        'INGEST_MAX_BODY_BYTES',
+        positiveInt.max(4 * 1024 * 1024),
+        String(1024 * 1024),
+      ),
     },
     offer: {
-      catalogPath: read(env, 'OFFER_CATALOG_PATH') ?? 'models/catalog/offers.json',
       dependencyTimeoutMs: parsed(env, 'OFFER_DEPENDENCY_TIMEOUT_MS', positiveInt.max(10000), '150'),
       explorationRate: parsed(env, 'OFFER_EXPLORATION_RATE', probability, '0.1'),
     },
+    affinity: parseAffinitySettings(env),
+    campaign: parseCampaignSettings(env),
   };
   return deepFreeze(settings);
 }

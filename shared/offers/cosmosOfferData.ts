@@ -21,11 +21,16 @@ function stripSystemFields<T extends object>(doc: T): T {
 }
 
 /** Replaces the catalog: upserts every offer, then deletes offers no longer in it. */
-export async function saveOfferCatalog(database: Database, offers: readonly Offer[]): Promise<{ upserted: number; deleted: number }> {
+export async function saveOfferCatalog(
+  database: Database,
+  offers: readonly Offer[],
+): Promise<{ upserted: number; deleted: number }> {
   const container = database.container(cosmosContainers.offerCatalog.id);
   for (const offer of offers) await container.items.upsert({ id: offer.offerId, ...offer });
   const keep = new Set(offers.map((o) => o.offerId));
-  const { resources } = await container.items.query<{ id: string; offerId: string }>('SELECT c.id, c.offerId FROM c').fetchAll();
+  const { resources } = await container.items
+    .query<{ id: string; offerId: string }>('SELECT c.id, c.offerId FROM c')
+    .fetchAll();
   let deleted = 0;
   for (const doc of resources) {
     if (keep.has(doc.offerId)) continue;
@@ -35,10 +40,14 @@ export async function saveOfferCatalog(database: Database, offers: readonly Offe
   return { upserted: offers.length, deleted };
 }
 
-export async function loadOfferStats(database: Database): Promise<Map<string, Pick<OfferStats, 'impressions' | 'clicks'>>> {
+export async function loadOfferStats(
+  database: Database,
+): Promise<Map<string, Pick<OfferStats, 'impressions' | 'clicks'>>> {
   const { resources } = await database
     .container(cosmosContainers.offerStats.id)
-    .items.query<Pick<OfferStats, 'offerId' | 'impressions' | 'clicks'>>('SELECT c.offerId, c.impressions, c.clicks FROM c')
+    .items.query<Pick<OfferStats, 'offerId' | 'impressions' | 'clicks'>>(
+      'SELECT c.offerId, c.impressions, c.clicks FROM c',
+    )
     .fetchAll();
   return new Map(resources.map((r) => [r.offerId, { impressions: r.impressions, clicks: r.clicks }]));
 }

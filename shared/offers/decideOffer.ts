@@ -79,18 +79,28 @@ function exclusionReason(
   if (offer.startsAt !== undefined && Date.parse(offer.startsAt) > now) return 'not_started';
   if (offer.endsAt !== undefined && Date.parse(offer.endsAt) <= now) return 'ended';
   if (offer.segments !== undefined && !offer.segments.some((s) => userSegments.has(s))) return 'segment';
-  if (offer.productIds.length > 0 && offer.categories.length === 0 && offer.productIds.every((p) => purchased.has(p))) {
+  if (
+    offer.productIds.length > 0 &&
+    offer.categories.length === 0 &&
+    offer.productIds.every((p) => purchased.has(p))
+  ) {
     return 'already_bought';
   }
   const seen = input.profile?.offers[offer.offerId];
-  if (offer.frequencyCap !== undefined && seen !== undefined && seen.impressions >= offer.frequencyCap) return 'frequency_cap';
+  if (offer.frequencyCap !== undefined && seen !== undefined && seen.impressions >= offer.frequencyCap)
+    return 'frequency_cap';
   const stats = input.offerStats.get(offer.offerId);
   if (offer.budget !== undefined && stats !== undefined && stats.impressions >= offer.budget) return 'budget';
   return undefined;
 }
 
 /** The user's relevance for an offer in [0, 1]: its best product (or category) score over the best overall. */
-function relevance(offer: Offer, scores: ProductScores, categoryScores: ReadonlyMap<string, number>, maxScore: number): number {
+function relevance(
+  offer: Offer,
+  scores: ProductScores,
+  categoryScores: ReadonlyMap<string, number>,
+  maxScore: number,
+): number {
   if (maxScore <= 0) return 0;
   let best = 0;
   for (const productId of offer.productIds) best = Math.max(best, scores.products.get(productId) ?? 0);
@@ -98,7 +108,11 @@ function relevance(offer: Offer, scores: ProductScores, categoryScores: Readonly
   return Math.max(0, best / maxScore);
 }
 
-function categoryScoresFrom(profile: UserProfile | undefined, scores: ProductScores, contextCategory: string | undefined): Map<string, number> {
+function categoryScoresFrom(
+  profile: UserProfile | undefined,
+  scores: ProductScores,
+  contextCategory: string | undefined,
+): Map<string, number> {
   const result = new Map<string, number>();
   if (profile) {
     // The user's own category affinities, scaled to the product scores' range.
@@ -129,19 +143,31 @@ export function decideOffer(input: DecisionInput): Decision {
     else excluded[reason] = (excluded[reason] ?? 0) + 1;
   }
   if (eligible.length === 0) {
-    return { source: 'fallback', chosen: undefined, propensity: 1, runnersUp: [], eligibleCount: 0, excluded };
+    return {
+      source: 'fallback',
+      chosen: undefined,
+      propensity: 1,
+      runnersUp: [],
+      eligibleCount: 0,
+      excluded,
+    };
   }
 
   const categoryScores = categoryScoresFrom(input.profile, input.scores, input.context.category);
   const maxScore = Math.max(0, ...input.scores.products.values(), ...categoryScores.values());
   const scored: ScoredOffer[] = eligible.map((offer) => {
     const stats = input.offerStats.get(offer.offerId);
-    const clickThroughRate = ((stats?.clicks ?? 0) + PRIOR_CLICKS) / ((stats?.impressions ?? 0) + PRIOR_IMPRESSIONS);
+    const clickThroughRate =
+      ((stats?.clicks ?? 0) + PRIOR_CLICKS) / ((stats?.impressions ?? 0) + PRIOR_IMPRESSIONS);
     const dismissed = input.profile?.offers[offer.offerId]?.dismissals ?? 0;
     const rel = relevance(offer, input.scores, categoryScores, maxScore);
     // Expected click probability: how relevant the offer is to this user times how well it converts,
     // damped for offers this user has dismissed, nudged by business priority.
-    const score = (0.1 + 0.9 * rel) * clickThroughRate * Math.pow(0.5, dismissed) * (1 + PRIORITY_WEIGHT * offer.priority);
+    const score =
+      (0.1 + 0.9 * rel) *
+      clickThroughRate *
+      Math.pow(0.5, dismissed) *
+      (1 + PRIORITY_WEIGHT * offer.priority);
     return { offer, score, relevance: rel, clickThroughRate };
   });
   scored.sort((a, b) => b.score - a.score || a.offer.offerId.localeCompare(b.offer.offerId));

@@ -32,7 +32,7 @@ export function topIndices(scores: Float32Array, k: number): number[] {
   for (let i = 0; i < scores.length; i++) {
     if (heap.length < k) {
       heap.push(i);
-      for (let c = heap.length - 1; c > 0; ) {
+      for (let c = heap.length - 1; c > 0;) {
         const p = (c - 1) >> 1;
         if (!less(heap[c] as number, heap[p] as number)) break;
         swap(c, p);

@@ -38,10 +38,14 @@ export const offerSchema = z
     message: 'needs productIds or categories',
     path: ['productIds'],
   })
-  .refine((o) => o.startsAt === undefined || o.endsAt === undefined || Date.parse(o.startsAt) < Date.parse(o.endsAt), {
-    message: 'must be after startsAt',
-    path: ['endsAt'],
-  });
+  .refine(
+    (o) =>
+      o.startsAt === undefined || o.endsAt === undefined || Date.parse(o.startsAt) < Date.parse(o.endsAt),
+    {
+      message: 'must be after startsAt',
+      path: ['endsAt'],
+    },
+  );
 
 export type Offer = z.infer<typeof offerSchema>;
 
@@ -56,18 +60,31 @@ export class CatalogValidationError extends Error {
 
 /** Validates a whole catalog; throws CatalogValidationError listing every problem. */
 export function parseOfferCatalog(json: unknown): Offer[] {
-  if (!Array.isArray(json)) throw new CatalogValidationError([{ offer: '(file)', field: '(root)', message: 'must be a JSON array of offers' }]);
+  if (!Array.isArray(json))
+    throw new CatalogValidationError([
+      { offer: '(file)', field: '(root)', message: 'must be a JSON array of offers' },
+    ]);
   if (json.length > MAX_CATALOG_OFFERS) {
-    throw new CatalogValidationError([{ offer: '(file)', field: '(root)', message: `has ${json.length} offers; the limit is ${MAX_CATALOG_OFFERS}` }]);
+    throw new CatalogValidationError([
+      {
+        offer: '(file)',
+        field: '(root)',
+        message: `has ${json.length} offers; the limit is ${MAX_CATALOG_OFFERS}`,
+      },
+    ]);
   }
   const errors: CatalogValidationError['errors'] = [];
   const offers: Offer[] = [];
   const seen = new Set<string>();
   json.forEach((item, index) => {
-    const name = typeof (item as { offerId?: unknown })?.offerId === 'string' ? `offer ${(item as { offerId: string }).offerId}` : `offer #${index}`;
+    const name =
+      typeof (item as { offerId?: unknown })?.offerId === 'string'
+        ? `offer ${(item as { offerId: string }).offerId}`
+        : `offer #${index}`;
     const parsed = offerSchema.safeParse(item);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) errors.push({ offer: name, field: issue.path.join('.') || '(offer)', message: issue.message });
+      for (const issue of parsed.error.issues)
+        errors.push({ offer: name, field: issue.path.join('.') || '(offer)', message: issue.message });
       return;
     }
     if (seen.has(parsed.data.offerId)) {

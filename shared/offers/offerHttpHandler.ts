@@ -35,9 +35,11 @@ async function readRequest(request: HttpRequest): Promise<unknown> {
     return { userId: request.query.get('userId') ?? undefined, context };
   }
   const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > MAX_BODY_BYTES) throw new HttpProblem('payload_too_large', `body exceeds ${MAX_BODY_BYTES} bytes`, '(body)');
+  if (declared > MAX_BODY_BYTES)
+    throw new HttpProblem('payload_too_large', `body exceeds ${MAX_BODY_BYTES} bytes`, '(body)');
   const text = await request.text();
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new HttpProblem('payload_too_large', `body exceeds ${MAX_BODY_BYTES} bytes`, '(body)');
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES)
+    throw new HttpProblem('payload_too_large', `body exceeds ${MAX_BODY_BYTES} bytes`, '(body)');
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -50,7 +52,9 @@ export function createOfferHandler(service: OfferService, cors: CorsPolicy): Htt
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     if (isPreflight(request)) {
       const headers = preflightHeaders(request, cors);
-      return headers ? { status: 204, headers } : new HttpProblem('origin_not_allowed', 'origin not allowed').toResponse();
+      return headers
+        ? { status: 204, headers }
+        : new HttpProblem('origin_not_allowed', 'origin not allowed').toResponse();
     }
     const headers = { ...corsHeaders(request, cors), 'cache-control': 'no-store' };
     try {

@@ -8,7 +8,9 @@ import { Offer } from './offerCatalog';
 /** Scores products for a user's history with the current affinity model (ONNX). */
 export interface AffinityScorer {
   /** Undefined when no model is loaded. */
-  score(history: ReadonlyArray<{ itemId: string; weight: number }>): Promise<{ scores: Map<string, number>; version: string } | undefined>;
+  score(
+    history: ReadonlyArray<{ itemId: string; weight: number }>,
+  ): Promise<{ scores: Map<string, number>; version: string } | undefined>;
 }
 
 export interface OfferServiceDependencies {
@@ -30,7 +32,14 @@ export interface OfferResponse {
   decisionId: string;
   userId: string;
   source: DecisionSource;
-  offer: { offerId: string; title: string; description?: string; productIds: string[]; categories: string[]; score: number } | null;
+  offer: {
+    offerId: string;
+    title: string;
+    description?: string;
+    productIds: string[];
+    categories: string[];
+    score: number;
+  } | null;
   score: number;
   propensity: number;
   runnersUp: Array<{ offerId: string; score: number }>;
@@ -77,17 +86,27 @@ export class OfferService {
     this.now = deps.now ?? (() => new Date());
   }
 
-  private async attempt<T>(what: string, operation: () => Promise<T>, degraded: string[]): Promise<T | undefined> {
+  private async attempt<T>(
+    what: string,
+    operation: () => Promise<T>,
+    degraded: string[],
+  ): Promise<T | undefined> {
     try {
       return await withTimeout(operation(), this.deps.dependencyTimeoutMs, what);
     } catch (error) {
       degraded.push(what);
-      this.deps.log?.(`offer: ${what} unavailable: ${error instanceof Error ? error.message : String(error)}`);
+      this.deps.log?.(
+        `offer: ${what} unavailable: ${error instanceof Error ? error.message : String(error)}`,
+      );
       return undefined;
     }
   }
 
-  private async productScores(profile: UserProfile | undefined, context: DecisionContext, degraded: string[]): Promise<ProductScores> {
+  private async productScores(
+    profile: UserProfile | undefined,
+    context: DecisionContext,
+    degraded: string[],
+  ): Promise<ProductScores> {
     const history = profile ? historyOf(profile) : [];
     if (history.length > 0) {
       const scored = await this.attempt('model', () => this.deps.scorer.score(history), degraded);
@@ -97,7 +116,11 @@ export class OfferService {
       ...(context.category !== undefined ? [`category:${context.category}`] : []),
       `hour:${this.now().getUTCHours()}`,
     ];
-    const coldStart = await this.attempt('redis', () => this.deps.coldStart.topProducts(contexts, COLD_START_ITEMS), degraded);
+    const coldStart = await this.attempt(
+      'redis',
+      () => this.deps.coldStart.topProducts(contexts, COLD_START_ITEMS),
+      degraded,
+    );
     if (coldStart && coldStart.size > 0) return { source: 'cold-start', products: coldStart };
     return { source: 'fallback', products: this.deps.fallbackScores() };
   }

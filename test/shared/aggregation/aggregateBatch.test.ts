@@ -35,14 +35,26 @@ afterAll(async () => {
 const at = '2026-11-24T10:15:00.000Z';
 let sequence = 0;
 
-function events(userId: string, specs: Array<Partial<ClickstreamEvent> & Pick<ClickstreamEvent, 'type'>>, partitionId = '0'): SequencedEvent[] {
+function events(
+  userId: string,
+  specs: Array<Partial<ClickstreamEvent> & Pick<ClickstreamEvent, 'type'>>,
+  partitionId = '0',
+): SequencedEvent[] {
   return specs.map((spec) => {
     sequence += 1;
     return {
       partitionId,
       sequenceNumber: sequence,
       enqueuedTime: at,
-      event: { schemaVersion: 1, eventId: `e${sequence}`, userId, receivedAt: at, timestamp: at, productId: 'p1', ...spec } as ClickstreamEvent,
+      event: {
+        schemaVersion: 1,
+        eventId: `e${sequence}`,
+        userId,
+        receivedAt: at,
+        timestamp: at,
+        productId: 'p1',
+        ...spec,
+      } as ClickstreamEvent,
     };
   });
 }
@@ -90,12 +102,25 @@ describe('aggregateBatch against Cosmos DB and Blob', () => {
     const offer = await read<OfferStats>('offer-stats', 'o1', 'o1');
     expect(offer).toMatchObject({ impressions: 1, clicks: 1, clickThroughRate: 1 });
     const hourly = await read<Rollup>('rollups', 'hour:2026-11-24T10', '2026-11-24');
-    expect(hourly).toMatchObject({ grain: 'hour', hour: 10, events: 5, purchases: 1, revenue: 30, impressions: 1, offerClicks: 1 });
+    expect(hourly).toMatchObject({
+      grain: 'hour',
+      hour: 10,
+      events: 5,
+      purchases: 1,
+      revenue: 30,
+      impressions: 1,
+      offerClicks: 1,
+    });
   });
 
   it('leaves every aggregate unchanged when the same batch is delivered again', async () => {
     const store = new CosmosDocumentStore(database);
-    const batch = batchOf(events('bob', [{ type: 'product_view', productId: 'p2' }, { type: 'add_to_cart', productId: 'p2' }]));
+    const batch = batchOf(
+      events('bob', [
+        { type: 'product_view', productId: 'p2' },
+        { type: 'add_to_cart', productId: 'p2' },
+      ]),
+    );
     await aggregateBatch(batch, store, archive);
     const before = withoutSystemFields(await read<UserProfile>('user-profiles', 'bob', 'bob'));
     const productBefore = withoutSystemFields(await read<ProductStats>('product-stats', 'p2', 'p2'));
@@ -108,7 +133,11 @@ describe('aggregateBatch against Cosmos DB and Blob', () => {
 
   it('applies only the unseen part of a batch redelivered with other boundaries', async () => {
     const store = new CosmosDocumentStore(database);
-    const all = events('carol', [{ type: 'product_view', productId: 'p3' }, { type: 'product_view', productId: 'p3' }, { type: 'product_view', productId: 'p3' }]);
+    const all = events('carol', [
+      { type: 'product_view', productId: 'p3' },
+      { type: 'product_view', productId: 'p3' },
+      { type: 'product_view', productId: 'p3' },
+    ]);
     await aggregateBatch(batchOf(all.slice(0, 2)), store, archive);
     await aggregateBatch(batchOf(all), store, archive);
     const product = await read<ProductStats>('product-stats', 'p3', 'p3');
@@ -118,8 +147,16 @@ describe('aggregateBatch against Cosmos DB and Blob', () => {
   it('counts every event once when two consumers update the same documents at the same time', async () => {
     const storeA = new CosmosDocumentStore(database);
     const storeB = new CosmosDocumentStore(database);
-    const fromPartition0 = events('dave', Array.from({ length: 20 }, () => ({ type: 'product_view' as const, productId: 'hot' })), '0');
-    const fromPartition1 = events('erin', Array.from({ length: 20 }, () => ({ type: 'product_view' as const, productId: 'hot' })), '1');
+    const fromPartition0 = events(
+      'dave',
+      Array.from({ length: 20 }, () => ({ type: 'product_view' as const, productId: 'hot' })),
+      '0',
+    );
+    const fromPartition1 = events(
+      'erin',
+      Array.from({ length: 20 }, () => ({ type: 'product_view' as const, productId: 'hot' })),
+      '1',
+    );
     await Promise.all([
       aggregateBatch(batchOf(fromPartition0.slice(0, 10), '0'), storeA, archive),
       aggregateBatch(batchOf(fromPartition1.slice(0, 10), '1'), storeB, archive),
@@ -135,23 +172,45 @@ describe('aggregateBatch against Cosmos DB and Blob', () => {
 
   it('archives raw events as gzip JSON Lines that read back once each, and dead-letters the unreadable', async () => {
     const store = new CosmosDocumentStore(database);
-    const sequenced = events('frank', [{ type: 'product_view', productId: 'p4' }, { type: 'product_click', productId: 'p4' }], '2');
+    const sequenced = events(
+      'frank',
+      [
+        { type: 'product_view', productId: 'p4' },
+        { type: 'product_click', productId: 'p4' },
+      ],
+      '2',
+    );
     const batch: TriggerBatch = {
       ...batchOf(sequenced, '2'),
-      unprocessable: [{ partitionId: '2', sequenceNumber: 999999, enqueuedTime: at, reason: 'invalid event: userId: is required', body: { type: 'product_view' } }],
+      unprocessable: [
+        {
+          partitionId: '2',
+          sequenceNumber: 999999,
+          enqueuedTime: at,
+          reason: 'invalid event: userId: is required',
+          body: { type: 'product_view' },
+        },
+      ],
     };
     const result = await aggregateBatch(batch, store, archive);
     await aggregateBatch(batchOf(sequenced.slice(1), '2'), store, archive); // overlapping redelivery
     expect(result.archiveBlobs[0]).toMatch(/^clickstream\/2\/2026\/11\/24\/10\/\d{20}-\d{20}\.jsonl\.gz$/);
     const archived = [];
-    for await (const record of readArchivedEvents(blob.getContainerClient('archive'), { eventHubName: 'clickstream' })) {
+    for await (const record of readArchivedEvents(blob.getContainerClient('archive'), {
+      eventHubName: 'clickstream',
+    })) {
       if (record.partitionId === '2') archived.push(record.event.eventId);
     }
     expect(archived).toEqual(sequenced.map((s) => s.event.eventId));
     const deadLetters = [];
-    for await (const item of blob.getContainerClient('deadletter').listBlobsFlat()) deadLetters.push(item.name);
+    for await (const item of blob.getContainerClient('deadletter').listBlobsFlat())
+      deadLetters.push(item.name);
     expect(deadLetters).toEqual(['clickstream/2/2026/11/24/00000000000000999999.json']);
-    const content = JSON.parse((await blob.getContainerClient('deadletter').getBlobClient(deadLetters[0]!).downloadToBuffer()).toString()) as { reason: string };
+    const content = JSON.parse(
+      (
+        await blob.getContainerClient('deadletter').getBlobClient(deadLetters[0]!).downloadToBuffer()
+      ).toString(),
+    ) as { reason: string };
     expect(content.reason).toContain('userId');
   });
 });

@@ -56,7 +56,10 @@ describe('foldIntoUserProfile', () => {
   it('keeps the profile bounded', () => {
     const profile = newUserProfile('u1', t0);
     for (let i = 0; i < MAX_PROFILE_PRODUCTS + 50; i++) {
-      foldIntoUserProfile(profile, event({ type: i % 2 === 0 ? 'product_view' : 'add_to_cart', productId: `p${i}` }));
+      foldIntoUserProfile(
+        profile,
+        event({ type: i % 2 === 0 ? 'product_view' : 'add_to_cart', productId: `p${i}` }),
+      );
     }
     expect(Object.keys(profile.products)).toHaveLength(MAX_PROFILE_PRODUCTS);
     expect(profile.recentProducts).toHaveLength(20);
@@ -66,8 +69,14 @@ describe('foldIntoUserProfile', () => {
 
   it('tracks offer impressions, clicks and dismissals per user', () => {
     const profile = newUserProfile('u1', t0);
-    foldIntoUserProfile(profile, event({ type: 'offer_impression', offerId: 'o1', decisionId: 'd1', productId: undefined }));
-    foldIntoUserProfile(profile, event({ type: 'offer_click', offerId: 'o1', decisionId: 'd1', productId: 'p9' }));
+    foldIntoUserProfile(
+      profile,
+      event({ type: 'offer_impression', offerId: 'o1', decisionId: 'd1', productId: undefined }),
+    );
+    foldIntoUserProfile(
+      profile,
+      event({ type: 'offer_click', offerId: 'o1', decisionId: 'd1', productId: 'p9' }),
+    );
     expect(profile.offers.o1).toMatchObject({ impressions: 1, clicks: 1, dismissals: 0 });
     expect(profile.products.p9!.clicks).toBe(1);
   });
@@ -94,7 +103,13 @@ describe('applyNewEvents', () => {
   });
 
   it('keeps a watermark per partition', () => {
-    const a = applyNewEvents(undefined, [sequenced(5, event({ type: 'product_view' }), '0')], create, fold, t0)!;
+    const a = applyNewEvents(
+      undefined,
+      [sequenced(5, event({ type: 'product_view' }), '0')],
+      create,
+      fold,
+      t0,
+    )!;
     const b = applyNewEvents(a, [sequenced(1, event({ type: 'product_view' }), '1')], create, fold, t0)!;
     expect(b.watermarks).toEqual({ '0': 5, '1': 1 });
     expect(b.products.p1!.views).toBe(2);

@@ -1,10 +1,12 @@
 import { ConfigurationError, parseSettings } from '../../../shared/config/settings';
 
 const minimal = {
-  EventHubConnection: 'Endpoint=sb://127.0.0.1:5672;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true',
+  EventHubConnection:
+    'Endpoint=sb://127.0.0.1:5672;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true',
   EVENTHUB_NAME: 'clickstream',
   CosmosDBConnection: 'AccountEndpoint=http://127.0.0.1:8081/;AccountKey=a2V5;',
-  ArchiveStorage: 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;',
+  ArchiveStorage:
+    'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;',
   RedisConnection: 'redis://127.0.0.1:6379',
 };
 
@@ -22,7 +24,11 @@ describe('parseSettings', () => {
   it('parses connection strings and applies defaults', () => {
     const settings = parseSettings(minimal);
     expect(settings.eventHub.connection.kind).toBe('connectionString');
-    expect(settings.cosmos.connection).toEqual({ kind: 'connectionString', endpoint: 'http://127.0.0.1:8081/', key: 'a2V5' });
+    expect(settings.cosmos.connection).toEqual({
+      kind: 'connectionString',
+      endpoint: 'http://127.0.0.1:8081/',
+      key: 'a2V5',
+    });
     expect(settings.cosmos.database).toBe('nextoffer');
     expect(settings.eventHub.consumerGroup).toBe('$Default');
     expect(settings.ingest.maxEventsPerRequest).toBe(500);
@@ -39,9 +45,18 @@ describe('parseSettings', () => {
       ArchiveStorage: undefined,
       ArchiveStorage__blobServiceUri: 'https://acct.blob.core.windows.net',
     });
-    expect(settings.eventHub.connection).toEqual({ kind: 'identity', fullyQualifiedNamespace: 'ns.servicebus.windows.net' });
-    expect(settings.cosmos.connection).toEqual({ kind: 'identity', endpoint: 'https://acct.documents.azure.com:443/' });
-    expect(settings.archive.connection).toEqual({ kind: 'identity', serviceUri: 'https://acct.blob.core.windows.net' });
+    expect(settings.eventHub.connection).toEqual({
+      kind: 'identity',
+      fullyQualifiedNamespace: 'ns.servicebus.windows.net',
+    });
+    expect(settings.cosmos.connection).toEqual({
+      kind: 'identity',
+      endpoint: 'https://acct.documents.azure.com:443/',
+    });
+    expect(settings.archive.connection).toEqual({
+      kind: 'identity',
+      serviceUri: 'https://acct.blob.core.windows.net',
+    });
   });
 
   it('is frozen all the way down', () => {

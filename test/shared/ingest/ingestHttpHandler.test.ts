@@ -4,7 +4,12 @@ import fc from 'fast-check';
 import { clickstreamEventSchema } from '../../../shared/events/clickstreamEvent';
 import { EventHubsPublisher, EventPublisher } from '../../../shared/ingest/eventPublisher';
 import { createIngestHandler, IngestHandlerDependencies } from '../../../shared/ingest/ingestHttpHandler';
-import { eventHubConsumerFor, eventHubProducerFor, startTestStack, TestStack } from '../../support/localStack';
+import {
+  eventHubConsumerFor,
+  eventHubProducerFor,
+  startTestStack,
+  TestStack,
+} from '../../support/localStack';
 
 let stack: TestStack;
 let producer: EventHubProducerClient;
@@ -34,14 +39,23 @@ afterAll(async () => {
   await stack.stop();
 });
 
-const cors = { allowedOrigins: ['https://shop.example'], allowedMethods: ['POST', 'OPTIONS'], allowedHeaders: ['content-type'], maxAgeSeconds: 600 };
+const cors = {
+  allowedOrigins: ['https://shop.example'],
+  allowedMethods: ['POST', 'OPTIONS'],
+  allowedHeaders: ['content-type'],
+  maxAgeSeconds: 600,
+};
 const limits = { maxEventsPerRequest: 500, maxBodyBytes: 1024 * 1024 };
 
 function handler(overrides: Partial<IngestHandlerDependencies> = {}) {
   return createIngestHandler({ publisher: new EventHubsPublisher(producer), limits, cors, ...overrides });
 }
 
-function post(body: string, headers: Record<string, string> = { 'content-type': 'application/json' }, method = 'POST') {
+function post(
+  body: string,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+  method = 'POST',
+) {
   return new HttpRequest({ method, url: 'http://localhost/api/events', headers, body: { string: body } });
 }
 
@@ -52,14 +66,26 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   if (!condition()) throw new Error(`timed out waiting for ${what}`);
 }
 
-const view = (userId: string, productId = 'p1') => ({ type: 'product_view', userId, productId, eventId: `${userId}-${productId}` });
+const view = (userId: string, productId = 'p1') => ({
+  type: 'product_view',
+  userId,
+  productId,
+  eventId: `${userId}-${productId}`,
+});
 
 describe('POST /api/events', () => {
   it('sends valid events to Event Hubs keyed by user and answers 202 with a per-event report', async () => {
-    const response = await handler()(post(JSON.stringify([view('ann', 'p1'), view('ann', 'p2'), view('ben')])), context());
+    const response = await handler()(
+      post(JSON.stringify([view('ann', 'p1'), view('ann', 'p2'), view('ben')])),
+      context(),
+    );
     expect(response.status).toBe(202);
     expect(response.jsonBody).toMatchObject({ accepted: 3, rejected: 0 });
-    await until(() => received.filter((e) => ['ann', 'ben'].includes((e.body as { userId: string }).userId)).length === 3, 'events');
+    await until(
+      () =>
+        received.filter((e) => ['ann', 'ben'].includes((e.body as { userId: string }).userId)).length === 3,
+      'events',
+    );
     const ann = received.filter((e) => (e.body as { userId: string }).userId === 'ann');
     expect(ann.map((e) => e.partitionKey)).toEqual(['ann', 'ann']);
     expect(ann.map((e) => (e.body as { productId: string }).productId)).toEqual(['p1', 'p2']);
@@ -67,25 +93,54 @@ describe('POST /api/events', () => {
   });
 
   it('accepts the valid events of a mixed request and names the fields of the others', async () => {
-    const response = await handler()(post(JSON.stringify([view('cat'), { type: 'product_view', userId: '' }])), context());
+    const response = await handler()(
+      post(JSON.stringify([view('cat'), { type: 'product_view', userId: '' }])),
+      context(),
+    );
     expect(response.status).toBe(202);
-    const body = response.jsonBody as { accepted: number; results: Array<{ status: string; errors?: Array<{ field: string }> }> };
+    const body = response.jsonBody as {
+      accepted: number;
+      results: Array<{ status: string; errors?: Array<{ field: string }> }>;
+    };
     expect(body.accepted).toBe(1);
     expect(body.results[1]!.status).toBe('rejected');
-    expect(body.results[1]!.errors!.map((e) => e.field)).toEqual(expect.arrayContaining(['[1].userId', '[1].productId']));
+    expect(body.results[1]!.errors!.map((e) => e.field)).toEqual(
+      expect.arrayContaining(['[1].userId', '[1].productId']),
+    );
   });
 
   it('accepts text/plain bodies from navigator.sendBeacon', async () => {
-    const response = await handler()(post(JSON.stringify(view('dan')), { 'content-type': 'text/plain;charset=UTF-8' }), context());
+    const response = await handler()(
+      post(JSON.stringify(view('dan')), { 'content-type': 'text/plain;charset=UTF-8' }),
+      context(),
+    );
     expect(response.status).toBe(202);
-    await until(() => received.some((e) => (e.body as { userId: string }).userId === 'dan'), 'the beacon event');
+    await until(
+      () => received.some((e) => (e.body as { userId: string }).userId === 'dan'),
+      'the beacon event',
+    );
   });
 
   it.each([
     ['malformed JSON', post('{"type":'), 400, 'invalid_json'],
-    ['a wrong content type', post('{}', { 'content-type': 'application/xml' }), 415, 'unsupported_media_type'],
-    ['an oversized body', post('[]', { 'content-type': 'application/json', 'content-length': String(2 * 1024 * 1024) }), 413, 'payload_too_large'],
-    ['an empty userId', post(JSON.stringify({ type: 'product_view', userId: '', productId: 'p' })), 400, undefined],
+    [
+      'a wrong content type',
+      post('{}', { 'content-type': 'application/xml' }),
+      415,
+      'unsupported_media_type',
+    ],
+    [
+      'an oversized body',
+      post('[]', { 'content-type': 'application/json', 'content-length': String(2 * 1024 * 1024) }),
+      413,
+      'payload_too_large',
+    ],
+    [
+      'an empty userId',
+      post(JSON.stringify({ type: 'product_view', userId: '', productId: 'p' })),
+      400,
+      undefined,
+    ],
     ['an unknown event type', post(JSON.stringify({ type: 'teleport', userId: 'u' })), 400, undefined],
     ['a GET', post('', {}, 'GET'), 405, 'method_not_allowed'],
   ])('refuses %s and forwards nothing', async (_what, request, status, code) => {
@@ -101,10 +156,16 @@ describe('POST /api/events', () => {
 
   it('answers CORS preflights for allowed origins only', async () => {
     const preflight = (origin: string) =>
-      new HttpRequest({ method: 'OPTIONS', url: 'http://localhost/api/events', headers: { origin, 'access-control-request-method': 'POST' } });
+      new HttpRequest({
+        method: 'OPTIONS',
+        url: 'http://localhost/api/events',
+        headers: { origin, 'access-control-request-method': 'POST' },
+      });
     const allowed = await handler()(preflight('https://shop.example'), context());
     expect(allowed.status).toBe(204);
-    expect((allowed.headers as Record<string, string>)['access-control-allow-origin']).toBe('https://shop.example');
+    expect((allowed.headers as Record<string, string>)['access-control-allow-origin']).toBe(
+      'https://shop.example',
+    );
     const refused = await handler()(preflight('https://evil.example'), context());
     expect(refused.status).toBe(403);
   });
@@ -115,7 +176,10 @@ describe('POST /api/events', () => {
       'clickstream',
       { retryOptions: { maxRetries: 0, timeoutInMs: 2000 } },
     );
-    const response = await handler({ publisher: new EventHubsPublisher(unreachable) })(post(JSON.stringify(view('eve'))), context());
+    const response = await handler({ publisher: new EventHubsPublisher(unreachable) })(
+      post(JSON.stringify(view('eve'))),
+      context(),
+    );
     await unreachable.close();
     expect(response.status).toBe(503);
     expect((response.headers as Record<string, string>)['retry-after']).toBeDefined();
@@ -138,16 +202,28 @@ describe('POST /api/events', () => {
         offerId: fc.string({ maxLength: 5 }),
         decisionId: fc.string({ maxLength: 5 }),
         price: fc.oneof(fc.double(), fc.string()),
-        timestamp: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string()),
+        timestamp: fc.oneof(
+          fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+          fc.string(),
+        ),
       },
       { requiredKeys: [] },
     );
-    const bodies = fc.oneof(fc.string(), fc.json(), eventLike.map((e) => JSON.stringify(e)), fc.array(eventLike, { maxLength: 20 }).map((e) => JSON.stringify(e)));
+    const bodies = fc.oneof(
+      fc.string(),
+      fc.json(),
+      eventLike.map((e) => JSON.stringify(e)),
+      fc.array(eventLike, { maxLength: 20 }).map((e) => JSON.stringify(e)),
+    );
     await fc.assert(
-      fc.asyncProperty(bodies, fc.constantFrom('application/json', 'text/plain', 'text/html'), async (body, type) => {
-        const response = await fuzzHandler(post(body, { 'content-type': type }), context());
-        expect(response.status).toBeLessThan(500);
-      }),
+      fc.asyncProperty(
+        bodies,
+        fc.constantFrom('application/json', 'text/plain', 'text/html'),
+        async (body, type) => {
+          const response = await fuzzHandler(post(body, { 'content-type': type }), context());
+          expect(response.status).toBeLessThan(500);
+        },
+      ),
       { numRuns: 300 },
     );
     for (const event of forwarded) expect(clickstreamEventSchema.safeParse(event).success).toBe(true);

@@ -31,17 +31,28 @@ describe('parseEvents', () => {
   });
 
   it('names the field of each invalid event and keeps the valid ones', () => {
-    const body = JSON.stringify([view, { type: 'product_view', userId: '', productId: 'p1' }, { type: 'teleport', userId: 'u' }]);
+    const body = JSON.stringify([
+      view,
+      { type: 'product_view', userId: '', productId: 'p1' },
+      { type: 'teleport', userId: 'u' },
+    ]);
     const parsed = parseEvents(body, limits, now);
     expect(parsed.events.map((e) => e.index)).toEqual([0]);
     expect(parsed.rejected).toHaveLength(2);
-    expect(parsed.rejected[0]).toEqual({ index: 1, errors: [{ field: '[1].userId', message: 'must not be empty' }] });
+    expect(parsed.rejected[0]).toEqual({
+      index: 1,
+      errors: [{ field: '[1].userId', message: 'must not be empty' }],
+    });
     expect(parsed.rejected[1]!.errors[0]!.field).toBe('[2].type');
     expect(parsed.rejected[1]!.errors[0]!.message).toContain('unknown event type');
   });
 
   it('requires offer events to carry the decisionId', () => {
-    const parsed = parseEvents(JSON.stringify({ type: 'offer_click', userId: 'u1', offerId: 'o1' }), limits, now);
+    const parsed = parseEvents(
+      JSON.stringify({ type: 'offer_click', userId: 'u1', offerId: 'o1' }),
+      limits,
+      now,
+    );
     expect(parsed.rejected[0]!.errors.map((e) => e.field)).toContain('decisionId');
   });
 
@@ -58,7 +69,9 @@ describe('parseEvents', () => {
     const tooMany = JSON.stringify(Array.from({ length: 3 }, () => view));
     const problem = problemOf(() => parseEvents(tooMany, { ...limits, maxEventsPerRequest: 2 }, now));
     expect(problem.status).toBe(413);
-    expect(problemOf(() => parseEvents(JSON.stringify(view), { ...limits, maxBodyBytes: 10 }, now)).status).toBe(413);
+    expect(
+      problemOf(() => parseEvents(JSON.stringify(view), { ...limits, maxBodyBytes: 10 }, now)).status,
+    ).toBe(413);
   });
 
   it('rejects oversized fields', () => {

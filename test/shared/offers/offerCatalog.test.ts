@@ -12,7 +12,13 @@ describe('parseOfferCatalog', () => {
       parseOfferCatalog([
         { offerId: 'ok', title: 'fine', productIds: ['p1'] },
         { offerId: 'o2', title: 'no target' },
-        { offerId: 'o3', title: 'bad dates', productIds: ['p'], startsAt: '2026-02-01T00:00:00Z', endsAt: '2026-01-01T00:00:00Z' },
+        {
+          offerId: 'o3',
+          title: 'bad dates',
+          productIds: ['p'],
+          startsAt: '2026-02-01T00:00:00Z',
+          endsAt: '2026-01-01T00:00:00Z',
+        },
         { offerId: 'ok', title: 'dup', productIds: ['p1'] },
         { title: 'no id', productIds: ['p1'], priority: 99 },
       ]);
@@ -21,7 +27,15 @@ describe('parseOfferCatalog', () => {
     }
     expect(error).toBeInstanceOf(CatalogValidationError);
     const problems = error!.errors.map((e) => `${e.offer}|${e.field}`);
-    expect(problems).toEqual(expect.arrayContaining(['offer o2|productIds', 'offer o3|endsAt', 'offer ok|offerId', 'offer #4|offerId', 'offer #4|priority']));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'offer o2|productIds',
+        'offer o3|endsAt',
+        'offer ok|offerId',
+        'offer #4|offerId',
+        'offer #4|priority',
+      ]),
+    );
   });
 
   it('refuses something that is not an array', () => {

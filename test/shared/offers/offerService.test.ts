@@ -7,13 +7,13 @@ import { aggregateBatch } from '../../../shared/aggregation/aggregateBatch';
 import { BlobEventArchive } from '../../../shared/archive/eventArchive';
 import { RedisColdStartStore } from '../../../shared/coldstart/coldStartStore';
 import { CosmosDocumentStore } from '../../../shared/cosmos/documentStore';
-import { ClickstreamEvent } from '../../../shared/events/clickstreamEvent';
 import { ModelAffinityScorer } from '../../../shared/offers/modelAffinityScorer';
 import { offerSchema } from '../../../shared/offers/offerCatalog';
 import { OfferService, OfferServiceDependencies } from '../../../shared/offers/offerService';
 import { createCosmosClient, createRedisClient } from '../../../shared/runtime/clients';
 import { provisionCosmos } from '../../../shared/runtime/provisioning';
 import { UserProfile } from '../../../shared/aggregation/documents';
+import { SequencedEvent } from '../../../shared/aggregation/triggerBatch';
 import { blobServiceFor, cosmosClientFor, startTestStack, TestStack } from '../../support/localStack';
 
 let stack: TestStack;
@@ -25,7 +25,11 @@ let blackhole: Server;
 const sockets: Socket[] = [];
 
 const catalog = ['shoes', 'hats', 'bags'].map((name) =>
-  offerSchema.parse({ offerId: `offer-${name}`, title: `${name} sale`, productIds: [`${name}-1`, `${name}-2`] }),
+  offerSchema.parse({
+    offerId: `offer-${name}`,
+    title: `${name} sale`,
+    productIds: [`${name}-1`, `${name}-2`],
+  }),
 );
 
 beforeAll(async () => {
@@ -39,7 +43,8 @@ beforeAll(async () => {
   const interactions = [];
   for (let u = 0; u < 60; u++) {
     const family = ['shoes', 'hats', 'bags'][u % 3]!;
-    for (const item of [`${family}-1`, `${family}-2`, `${family}-3`]) interactions.push({ userId: `t${u}`, itemId: item, weight: 1 });
+    for (const item of [`${family}-1`, `${family}-2`, `${family}-3`])
+      interactions.push({ userId: `t${u}`, itemId: item, weight: 1 });
   }
   const bundle = await trainAffinityModel(interactions, { evaluate: false, lambda: 1 });
   model = await loadAffinityModelFromFiles(bundle.files);
@@ -76,16 +81,31 @@ function service(overrides: Partial<OfferServiceDependencies> = {}): OfferServic
 
 async function clicks(userId: string, productIds: string[]): Promise<void> {
   const at = new Date().toISOString();
-  const events = productIds.map((productId, i) => ({
+  const events = productIds.map((productId, i): SequencedEvent => ({
     partitionId: '0',
     sequenceNumber: Date.now() * 10 + i,
     enqueuedTime: at,
-    event: { schemaVersion: 1, eventId: `${userId}-${i}`, userId, productId, type: 'product_click', receivedAt: at, timestamp: at } as ClickstreamEvent,
+    event: {
+      schemaVersion: 1,
+      eventId: `${userId}-${i}`,
+      userId,
+      productId,
+      type: 'product_click',
+      receivedAt: at,
+      timestamp: at,
+    },
   }));
   const blob = blobServiceFor(stack.settings);
-  const archive = new BlobEventArchive(blob.getContainerClient('offer-test-archive'), blob.getContainerClient('offer-test-dead'));
+  const archive = new BlobEventArchive(
+    blob.getContainerClient('offer-test-archive'),
+    blob.getContainerClient('offer-test-dead'),
+  );
   await blob.getContainerClient('offer-test-archive').createIfNotExists();
-  await aggregateBatch({ eventHubName: 'clickstream', partitionId: '0', events, unprocessable: [] }, store(), archive);
+  await aggregateBatch(
+    { eventHubName: 'clickstream', partitionId: '0', events, unprocessable: [] },
+    store(),
+    archive,
+  );
 }
 
 describe('OfferService', () => {
@@ -113,7 +133,10 @@ describe('OfferService', () => {
   it('falls back to built-in popularity when Redis is down, without an error', async () => {
     const down = createRedisClient('redis://127.0.0.1:1');
     down.on('error', () => undefined);
-    const response = await service({ coldStart: new RedisColdStartStore(down, 'test:') }).decide('newcomer', {});
+    const response = await service({ coldStart: new RedisColdStartStore(down, 'test:') }).decide(
+      'newcomer',
+      {},
+    );
     down.disconnect();
     expect(response.source).toBe('fallback');
     expect(response.offer?.offerId).toBe('offer-bags');
@@ -122,13 +145,20 @@ describe('OfferService', () => {
 
   it('uses cold start when no model is loaded', async () => {
     await clicks('no-model-user', ['hats-1']);
-    const response = await service({ scorer: new ModelAffinityScorer(async () => undefined) }).decide('no-model-user', {});
+    const response = await service({ scorer: new ModelAffinityScorer(async () => undefined) }).decide(
+      'no-model-user',
+      {},
+    );
     expect(response.source).toBe('cold-start');
   });
 
   it('cuts off a Cosmos DB that does not answer and still decides', async () => {
     const port = (blackhole.address() as { port: number }).port;
-    const hung = createCosmosClient({ kind: 'connectionString', endpoint: `http://127.0.0.1:${port}/`, key: 'a2V5' });
+    const hung = createCosmosClient({
+      kind: 'connectionString',
+      endpoint: `http://127.0.0.1:${port}/`,
+      key: 'a2V5',
+    });
     const hungStore = new CosmosDocumentStore(hung.database('offer-test'));
     const response = await service({
       readProfile: (userId) => hungStore.read<UserProfile>('userProfiles', userId, userId),

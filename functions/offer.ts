@@ -1,0 +1,58 @@
+import { getCurrentModel } from '../shared/affinity/runtime';
+import { UserProfile } from '../shared/aggregation/documents';
+import { RedisColdStartStore } from '../shared/coldstart/coldStartStore';
+import { getSettings } from '../shared/config/settings';
+import { CosmosDocumentStore } from '../shared/cosmos/documentStore';
+import { registerHttp } from '../shared/hosting/registry';
+import { loadOfferCatalog, loadOfferStats, loadPopularProducts } from '../shared/offers/cosmosOfferData';
+import { ModelAffinityScorer } from '../shared/offers/modelAffinityScorer';
+import { createOfferHandler } from '../shared/offers/offerHttpHandler';
+import { OfferService } from '../shared/offers/offerService';
+import { RefreshingValue } from '../shared/resilience/refreshingValue';
+import { getCosmosDatabase, getRedis } from '../shared/runtime/clients';
+
+/** GET|POST /api/offer: the next offer for a user, from their history, the affinity model and the rules. */
+const settings = getSettings();
+const database = getCosmosDatabase();
+const profiles = new CosmosDocumentStore(database);
+const logError = (what: string) => (error: unknown) =>
+  console.error(
+    `offer: refreshing ${what} failed: ${error instanceof Error ? error.message : String(error)}`,
+  );
+
+// Slow-changing data is cached in memory and refreshed in the background, off the request path.
+const catalog = new RefreshingValue(() => loadOfferCatalog(database), 30_000, logError('the offer catalog'));
+const offerStats = new RefreshingValue(() => loadOfferStats(database), 10_000, logError('offer statistics'));
+const popularProducts = new RefreshingValue(
+  () => loadPopularProducts(database, 500),
+  60_000,
+  logError('popularity'),
+);
+let popularSnapshot: ReadonlyMap<string, number> = new Map();
+
+const service = new OfferService({
+  catalog: () => catalog.get(),
+  offerStats: () => offerStats.get(),
+  readProfile: (userId) => profiles.read<UserProfile>('userProfiles', userId, userId),
+  scorer: new ModelAffinityScorer(getCurrentModel),
+  coldStart: new RedisColdStartStore(getRedis(), settings.redis.keyPrefix),
+  fallbackScores: () => {
+    popularProducts.get().then((value) => (popularSnapshot = value), logError('popularity'));
+    return popularSnapshot;
+  },
+  dependencyTimeoutMs: settings.offer.dependencyTimeoutMs,
+  explorationRate: settings.offer.explorationRate,
+  log: (message) => console.warn(message),
+});
+
+registerHttp('offer', {
+  route: 'offer',
+  methods: ['GET', 'POST', 'OPTIONS'],
+  authLevel: 'anonymous',
+  handler: createOfferHandler(service, {
+    allowedOrigins: settings.ingest.allowedOrigins,
+    allowedMethods: ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: ['content-type'],
+    maxAgeSeconds: 600,
+  }),
+});
