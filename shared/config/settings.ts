@@ -116,9 +116,11 @@ function parsed<T>(env: Env, name: string, schema: z.ZodType<T>, fallback: strin
   const raw = read(env, name) ?? fallback;
   const result = schema.safeParse(raw);
   if (!result.success) {
+    // Connection settings can hold keys: say what is wrong without echoing the value.
+    const shown = /connection|key|secret|password/i.test(name) ? '' : ` '${raw}'`;
     throw new ConfigurationError(
       name,
-      `malformed value '${raw}': ${result.error.issues[0]?.message ?? 'invalid'}`,
+      `malformed value${shown}: ${result.error.issues[0]?.message ?? 'invalid'}`,
     );
   }
   return result.data;

@@ -81,3 +81,11 @@ describe('parseSettings', () => {
     expect(error.message).toContain(setting);
   });
 });
+
+describe('settings errors', () => {
+  it('never echo a connection setting, which may hold a key', () => {
+    const error = errorOf({ ...minimal, RedisConnection: 'host:6380,password=s3cret' });
+    expect(error.message).toContain('RedisConnection');
+    expect(error.message).not.toContain('s3cret');
+  });
+});

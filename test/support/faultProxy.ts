@@ -1,0 +1,77 @@
+import { createServer, request as httpRequest, IncomingMessage, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+
+/**
+ * An HTTP reverse proxy in front of a real local service that answers some requests itself with an error
+ * status, as a throttled or failing service would. The SDKs under test talk to it over the network as
+ * they would to Azure; nothing in the SDK is replaced.
+ */
+export interface FaultProxy {
+  /** Base URL of the proxy, e.g. http://127.0.0.1:PORT */
+  readonly url: string;
+  /** Requests answered with a fault so far. */
+  readonly faults: number;
+  /** Requests forwarded to the service so far. */
+  readonly forwarded: number;
+  stop(): Promise<void>;
+}
+
+export interface Fault {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export async function startFaultProxy(
+  target: string,
+  decide: (request: IncomingMessage) => Fault | undefined,
+): Promise<FaultProxy> {
+  const targetUrl = new URL(target);
+  let faults = 0;
+  let forwarded = 0;
+  const server: Server = createServer((req, res) => {
+    const fault = decide(req);
+    if (fault) {
+      faults += 1;
+      req.resume();
+      res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers });
+      res.end(fault.body ?? JSON.stringify({ code: String(fault.status), message: 'injected fault' }));
+      return;
+    }
+    forwarded += 1;
+    const upstream = httpRequest(
+      {
+        hostname: targetUrl.hostname,
+        port: targetUrl.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: targetUrl.host },
+      },
+      (upstreamResponse) => {
+        res.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
+        upstreamResponse.pipe(res);
+      },
+    );
+    upstream.on('error', () => {
+      res.writeHead(502);
+      res.end();
+    });
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get faults() {
+      return faults;
+    },
+    get forwarded() {
+      return forwarded;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
