@@ -81,11 +81,19 @@ function delimiterFrom(value: string | undefined): Delimiter | undefined {
   throw new UsageError(`--delimiter must be ',', ';' or 'tab', not '${value}'`);
 }
 
-function numberOption(values: Record<string, unknown>, name: string, fallback: number, check: (n: number) => boolean): number {
+function numberOption(
+  values: Record<string, unknown>,
+  name: string,
+  fallback: number,
+  check: (n: number) => boolean,
+): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${name}: '${String(raw)}' is out of range`);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || !check(n))
+    throw new UsageError(
+      `--${name}: '${typeof raw === 'string' ? raw : JSON.stringify(raw)}' is out of range`,
+    );
   return n;
 }
 
@@ -121,7 +129,10 @@ async function emit(out: string | undefined, text: string): Promise<void> {
   }
 }
 
-async function readTables(values: { touches?: string; leads?: string; campaigns?: string; products?: string }, delimiter: Delimiter | undefined) {
+async function readTables(
+  values: { touches?: string; leads?: string; campaigns?: string; products?: string },
+  delimiter: Delimiter | undefined,
+) {
   const read = async (path: string | undefined): Promise<CsvTable | undefined> =>
     path === undefined ? undefined : readCsvFile(path, delimiter ? { delimiter } : {});
   const touches = await read(values.touches);
@@ -129,7 +140,12 @@ async function readTables(values: { touches?: string; leads?: string; campaigns?
   const leads = await read(values.leads);
   const campaigns = await read(values.campaigns);
   const products = await read(values.products);
-  return { touches, ...(leads ? { leads } : {}), ...(campaigns ? { campaigns } : {}), ...(products ? { products } : {}) };
+  return {
+    touches,
+    ...(leads ? { leads } : {}),
+    ...(campaigns ? { campaigns } : {}),
+    ...(products ? { products } : {}),
+  };
 }
 
 async function train(args: string[]): Promise<number> {
@@ -156,20 +172,52 @@ async function train(args: string[]): Promise<number> {
     },
   });
   if (values.out === undefined) throw new UsageError('--out is required');
-  const holdoutFraction = numberOption(values, 'holdout', defaultTrainOptions.holdoutFraction, (n) => n >= 0 && n < 0.5);
-  const validationFraction = numberOption(values, 'validation', defaultTrainOptions.validationFraction, (n) => n >= 0 && n < 0.5);
+  const holdoutFraction = numberOption(
+    values,
+    'holdout',
+    defaultTrainOptions.holdoutFraction,
+    (n) => n >= 0 && n < 0.5,
+  );
+  const validationFraction = numberOption(
+    values,
+    'validation',
+    defaultTrainOptions.validationFraction,
+    (n) => n >= 0 && n < 0.5,
+  );
   const gbdt = {
     ...defaultGbdtOptions,
-    learningRate: numberOption(values, 'learning-rate', defaultGbdtOptions.learningRate, (n) => n > 0 && n <= 1),
-    maxIterations: numberOption(values, 'max-iterations', defaultGbdtOptions.maxIterations, (n) => Number.isInteger(n) && n >= 1 && n <= 10000),
-    maxLeaves: numberOption(values, 'max-leaves', defaultGbdtOptions.maxLeaves, (n) => Number.isInteger(n) && n >= 2 && n <= 1024),
-    minSamplesLeaf: numberOption(values, 'min-leaf', defaultGbdtOptions.minSamplesLeaf, (n) => Number.isInteger(n) && n >= 1),
+    learningRate: numberOption(
+      values,
+      'learning-rate',
+      defaultGbdtOptions.learningRate,
+      (n) => n > 0 && n <= 1,
+    ),
+    maxIterations: numberOption(
+      values,
+      'max-iterations',
+      defaultGbdtOptions.maxIterations,
+      (n) => Number.isInteger(n) && n >= 1 && n <= 10000,
+    ),
+    maxLeaves: numberOption(
+      values,
+      'max-leaves',
+      defaultGbdtOptions.maxLeaves,
+      (n) => Number.isInteger(n) && n >= 2 && n <= 1024,
+    ),
+    minSamplesLeaf: numberOption(
+      values,
+      'min-leaf',
+      defaultGbdtOptions.minSamplesLeaf,
+      (n) => Number.isInteger(n) && n >= 1,
+    ),
     l2: numberOption(values, 'l2', defaultGbdtOptions.l2, (n) => n >= 0),
   };
   const seed = numberOption(values, 'seed', defaultTrainOptions.seed, (n) => Number.isInteger(n));
   const started = Date.now();
   const tables = await readTables(values, delimiterFrom(values.delimiter));
-  log(`read ${tables.touches.rows.length} touches${tables.leads ? ` and ${tables.leads.rows.length} leads` : ''}`);
+  log(
+    `read ${tables.touches.rows.length} touches${tables.leads ? ` and ${tables.leads.rows.length} leads` : ''}`,
+  );
   const types = typesFrom(values.types);
   const frame = buildTouchFrame(tables, {
     mapping: mappingFrom(values),
@@ -188,7 +236,9 @@ async function train(args: string[]): Promise<number> {
   });
   await writeBundle(values.out, trained.bundle);
   const { manifest } = trained.bundle;
-  log(`model ${manifest.version} written to ${values.out} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `model ${manifest.version} written to ${values.out} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   const summary = {
     model: values.out,
     version: manifest.version,
@@ -199,7 +249,10 @@ async function train(args: string[]): Promise<number> {
       ? {
           rows: manifest.metrics.model.rows,
           trees: { auc: manifest.metrics.model.auc, logLoss: manifest.metrics.model.logLoss },
-          logisticBaseline: { auc: manifest.metrics.baseline.auc, logLoss: manifest.metrics.baseline.logLoss },
+          logisticBaseline: {
+            auc: manifest.metrics.baseline.auc,
+            logLoss: manifest.metrics.baseline.logLoss,
+          },
           liftByDecile: manifest.metrics.model.lift.map((d) => Number(d.lift.toFixed(3))),
           baselineLiftByDecile: manifest.metrics.baseline.lift.map((d) => Number(d.lift.toFixed(3))),
           calibration: manifest.metrics.model.calibration.map((c) => ({
@@ -217,7 +270,15 @@ async function train(args: string[]): Promise<number> {
 async function score(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { ...mappingOptions, model: { type: 'string' }, touches: { type: 'string' }, leads: { type: 'string' }, campaigns: { type: 'string' }, products: { type: 'string' }, out: { type: 'string' } },
+    options: {
+      ...mappingOptions,
+      model: { type: 'string' },
+      touches: { type: 'string' },
+      leads: { type: 'string' },
+      campaigns: { type: 'string' },
+      products: { type: 'string' },
+      out: { type: 'string' },
+    },
   });
   if (values.model === undefined) throw new UsageError('--model is required');
   const bundle = await readBundle(values.model);
@@ -237,7 +298,8 @@ async function score(args: string[]): Promise<number> {
     const parts = [formatCsvLine([...touches.header, 'probability'])];
     touches.rows.forEach((row, t) => parts.push(formatCsvLine([...row, probabilities[t]!.toFixed(6)])));
     await emit(values.out, parts.join(''));
-    if (values.out !== undefined) process.stdout.write(JSON.stringify({ scored: frame.rowCount, out: values.out }) + '\n');
+    if (values.out !== undefined)
+      process.stdout.write(JSON.stringify({ scored: frame.rowCount, out: values.out }) + '\n');
     return 0;
   } finally {
     await scorer.close();
@@ -245,30 +307,62 @@ async function score(args: string[]): Promise<number> {
 }
 
 const planCsvHeader = [
-  'leadId', 'channel', 'dayOfWeek', 'timeOfDay', 'probability',
-  'runnerUpChannel', 'runnerUpDayOfWeek', 'runnerUpTimeOfDay', 'runnerUpProbability',
-  'lastChannel', 'lastDayOfWeek', 'lastTimeOfDay', 'lastProbability', 'uplift', 'reason',
+  'leadId',
+  'channel',
+  'dayOfWeek',
+  'timeOfDay',
+  'probability',
+  'runnerUpChannel',
+  'runnerUpDayOfWeek',
+  'runnerUpTimeOfDay',
+  'runnerUpProbability',
+  'lastChannel',
+  'lastDayOfWeek',
+  'lastTimeOfDay',
+  'lastProbability',
+  'uplift',
+  'reason',
 ];
 
 function planCsvRow(plan: LeadPlan): string[] {
-  const text = (v: string | number | undefined | null) => (v === undefined || v === null ? '' : typeof v === 'number' ? v.toFixed(6) : v);
+  const text = (v: string | number | undefined | null) =>
+    v === undefined || v === null ? '' : typeof v === 'number' ? v.toFixed(6) : v;
   return [
-    plan.leadId, text(plan.best?.channel), text(plan.best?.dayOfWeek), text(plan.best?.timeOfDay), text(plan.best?.probability),
-    text(plan.runnerUp?.channel), text(plan.runnerUp?.dayOfWeek), text(plan.runnerUp?.timeOfDay), text(plan.runnerUp?.probability),
-    text(plan.last?.channel), text(plan.last?.dayOfWeek), text(plan.last?.timeOfDay), text(plan.last?.probability),
-    text(plan.uplift), text(plan.reason),
+    plan.leadId,
+    text(plan.best?.channel),
+    text(plan.best?.dayOfWeek),
+    text(plan.best?.timeOfDay),
+    text(plan.best?.probability),
+    text(plan.runnerUp?.channel),
+    text(plan.runnerUp?.dayOfWeek),
+    text(plan.runnerUp?.timeOfDay),
+    text(plan.runnerUp?.probability),
+    text(plan.last?.channel),
+    text(plan.last?.dayOfWeek),
+    text(plan.last?.timeOfDay),
+    text(plan.last?.probability),
+    text(plan.uplift),
+    text(plan.reason),
   ];
 }
 
 async function plan(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { model: { type: 'string' }, leads: { type: 'string' }, touches: { type: 'string' }, constraints: { type: 'string' }, out: { type: 'string' }, format: { type: 'string' } },
+    options: {
+      model: { type: 'string' },
+      leads: { type: 'string' },
+      touches: { type: 'string' },
+      constraints: { type: 'string' },
+      out: { type: 'string' },
+      format: { type: 'string' },
+    },
   });
   if (values.model === undefined) throw new UsageError('--model is required');
   if (values.leads === undefined) throw new UsageError('--leads is required');
   const format = values.format ?? (values.out?.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl');
-  if (format !== 'csv' && format !== 'jsonl') throw new UsageError(`--format must be jsonl or csv, not '${format}'`);
+  if (format !== 'csv' && format !== 'jsonl')
+    throw new UsageError(`--format must be jsonl or csv, not '${format}'`);
   const bundle = await readBundle(values.model);
   const constraints = values.constraints === undefined ? {} : await readConstraintsFile(values.constraints);
   const leads = await loadPlanLeads(bundle.manifest, values.leads, values.touches);
@@ -286,7 +380,8 @@ async function plan(args: string[]): Promise<number> {
         ? [formatCsvLine(planCsvHeader), ...plans.map((p) => formatCsvLine(planCsvRow(p)))].join('')
         : plans.map((p) => JSON.stringify(p) + '\n').join('');
     await emit(values.out, text);
-    if (values.out !== undefined) process.stdout.write(JSON.stringify({ planned: plans.length, out: values.out }) + '\n');
+    if (values.out !== undefined)
+      process.stdout.write(JSON.stringify({ planned: plans.length, out: values.out }) + '\n');
     return 0;
   } finally {
     await scorer.close();
@@ -296,12 +391,19 @@ async function plan(args: string[]): Promise<number> {
 async function batch(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { model: { type: 'string' }, leads: { type: 'string' }, touches: { type: 'string' }, constraints: { type: 'string' }, 'run-id': { type: 'string' } },
+    options: {
+      model: { type: 'string' },
+      leads: { type: 'string' },
+      touches: { type: 'string' },
+      constraints: { type: 'string' },
+      'run-id': { type: 'string' },
+    },
   });
   if (values.model === undefined) throw new UsageError('--model is required');
   if (values.leads === undefined) throw new UsageError('--leads is required');
   const runId = values['run-id'] ?? defaultRunId();
-  if (!/^[\w.:-]{1,64}$/.test(runId)) throw new UsageError('--run-id may hold only letters, digits and . : - _ (at most 64)');
+  if (!/^[\w.:-]{1,64}$/.test(runId))
+    throw new UsageError('--run-id may hold only letters, digits and . : - _ (at most 64)');
   const env = commandEnvironment();
   const cosmosSettings = parseCosmosSettings(env);
   const campaignSettings = parseCampaignSettings(env);
@@ -313,7 +415,10 @@ async function batch(args: string[]): Promise<number> {
   const { createCosmosClient } = await import('../../shared/runtime/clients');
   const cosmos = createCosmosClient(cosmosSettings.connection);
   try {
-    const store = new CosmosCampaignPlanStore(cosmos.database(cosmosSettings.database), campaignSettings.plansContainer);
+    const store = new CosmosCampaignPlanStore(
+      cosmos.database(cosmosSettings.database),
+      campaignSettings.plansContainer,
+    );
     const result = await runCampaignBatch({ scorer, constraints, leads, store, runId, progress: log });
     process.stdout.write(JSON.stringify({ ...result, container: campaignSettings.plansContainer }) + '\n');
     return 0;
@@ -326,27 +431,47 @@ async function batch(args: string[]): Promise<number> {
 async function generate(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { out: { type: 'string' }, leads: { type: 'string' }, 'touches-per-lead': { type: 'string' }, seed: { type: 'string' } },
+    options: {
+      out: { type: 'string' },
+      leads: { type: 'string' },
+      'touches-per-lead': { type: 'string' },
+      seed: { type: 'string' },
+    },
   });
   if (values.out === undefined) throw new UsageError('--out is required');
-  const leadCount = numberOption(values, 'leads', 10000, (n) => Number.isInteger(n) && n >= 1 && n <= 5_000_000);
+  const leadCount = numberOption(
+    values,
+    'leads',
+    10000,
+    (n) => Number.isInteger(n) && n >= 1 && n <= 5_000_000,
+  );
   const touchesPerLead = numberOption(values, 'touches-per-lead', 5, (n) => n >= 1 && n <= 100);
   const seed = numberOption(values, 'seed', 1, (n) => Number.isInteger(n));
   const data = generateCampaignData({ leads: leadCount, touchesPerLead, seed });
   const { mkdir } = await import('node:fs/promises');
   await mkdir(values.out, { recursive: true });
-  const toCsv = (table: CsvTable) => [formatCsvLine(table.header), ...table.rows.map((r) => formatCsvLine(r))].join('');
+  const toCsv = (table: CsvTable) =>
+    [formatCsvLine(table.header), ...table.rows.map((r) => formatCsvLine(r))].join('');
   const planted = [
     formatCsvLine(['Lead_Id', 'Channel', 'Day_Of_Week', 'Time_Of_Day', 'Probability']),
     ...data.leads.map((lead) => {
       const best = plantedBestPlan(lead);
-      return formatCsvLine([lead.leadId, best.plan.channel, best.plan.dayOfWeek, best.plan.timeOfDay, best.probability.toFixed(6)]);
+      return formatCsvLine([
+        lead.leadId,
+        best.plan.channel,
+        best.plan.dayOfWeek,
+        best.plan.timeOfDay,
+        best.probability.toFixed(6),
+      ]);
     }),
   ].join('');
   await emit(`${values.out}/leads.csv`, toCsv(data.leadTable));
   await emit(`${values.out}/touches.csv`, toCsv(data.touchTable));
   await emit(`${values.out}/planted-plans.csv`, planted);
-  process.stdout.write(JSON.stringify({ out: values.out, leads: data.leads.length, touches: data.touchTable.rows.length }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ out: values.out, leads: data.leads.length, touches: data.touchTable.rows.length }) +
+      '\n',
+  );
   return 0;
 }
 

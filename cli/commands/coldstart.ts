@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { coldStartSchema } from '../../shared/affinity/bundle';
 import { RedisColdStartStore } from '../../shared/coldstart/coldStartStore';
 import { parseRedisSettings } from '../../shared/config/settings';
-import { createRedisClient } from '../../shared/runtime/clients';
+import { connectRedisClient } from '../../shared/runtime/clients';
 import { Command, UsageError } from '../command';
 import { commandEnvironment } from '../commandEnvironment';
 
@@ -31,7 +31,7 @@ export const command: Command = {
       return 1;
     }
     const settings = parseRedisSettings(commandEnvironment());
-    const redis = createRedisClient(settings.url);
+    const redis = await connectRedisClient(settings.url);
     try {
       await new RedisColdStartStore(redis, settings.keyPrefix).replace(parsed.data);
       const lists = 1 + Object.keys(parsed.data.byContext).length;

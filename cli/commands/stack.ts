@@ -16,11 +16,20 @@ Azure Functions Core Tools can run the functions against it:
   npx nextoffer stack > local.settings.json     # terminal 1; keep it running
   func start                                    # terminal 2
 
-Connection settings already in the environment are used instead of starting that service.
+Connection settings already in the environment are used instead of starting that service (and are
+copied into the printed settings).
 local.settings.json is deliberately not read (the shell empties it before this command runs).
 Ctrl-C stops every service it started.
 
   --partitions N   partitions of the embedded Event Hub (default 4)`;
+
+const CONNECTION_SETTINGS = [
+  'EventHubConnection',
+  'CosmosDBConnection',
+  'ArchiveStorage',
+  'AzureWebJobsStorage',
+  'RedisConnection',
+];
 
 /** The local.settings.json body for Core Tools: the example's values, then the stack's connections. */
 export function localSettingsBody(
@@ -58,7 +67,15 @@ async function run(args: string[]): Promise<number> {
   try {
     await provisionResources(parseSettings({ ...env, ...stack.settings }));
     progress('provisioned Cosmos DB database, containers and blob containers');
-    process.stdout.write(localSettingsBody(example, stack.settings));
+    // Connections given in this environment belong in the file too, or `func start` would lack them.
+    const given = Object.fromEntries(
+      Object.entries(process.env).filter(
+        (entry): entry is [string, string] =>
+          entry[1] !== undefined &&
+          CONNECTION_SETTINGS.some((n) => entry[0] === n || entry[0].startsWith(`${n}__`)),
+      ),
+    );
+    process.stdout.write(localSettingsBody(example, { ...given, ...stack.settings }));
     progress('stack running; Ctrl-C stops it');
     await new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());

@@ -12,7 +12,7 @@ import { Command, UsageError } from '../command';
 const DEFAULT_PORT = 7071;
 const DEFAULT_SIMULATION_RATE = 20;
 
-const usage = `usage: npx nextoffer start [--port N] [--simulate[=RATE]]
+const usage = `usage: npx nextoffer start [--port N] [--simulate[=RATE]] [--no-demo]
 
 Runs the pipeline locally, as \`func start\` would: reads local.settings.json (Values; environment
 variables win), starts the embedded stack (Azurite, Cosmos DB server, Event Hubs emulator, redis-server)
@@ -23,6 +23,8 @@ Without local.settings.json, the non-connection values of local.settings.json.ex
   --port N            HTTP port (default ${DEFAULT_PORT})
   --simulate[=RATE]   also run the traffic simulator against this host, RATE events per second
                       (default ${DEFAULT_SIMULATION_RATE}); its users also ask for offers and react to them
+  --no-demo           do not seed the embedded stack with the demo offer catalog and affinity model
+                      (services you configured yourself are never seeded)
 
 Ctrl-C stops everything it started and exits 0.`;
 
@@ -38,6 +40,7 @@ const CONNECTION_SETTINGS = [
 export interface StartOptions {
   port: number;
   simulateRate: number | undefined;
+  demo: boolean;
 }
 
 export function parseStartArgs(args: string[]): StartOptions {
@@ -45,11 +48,11 @@ export function parseStartArgs(args: string[]): StartOptions {
   const normalized = args.map((arg) =>
     arg === '--simulate' ? `--simulate=${DEFAULT_SIMULATION_RATE}` : arg,
   );
-  let values: { port?: string; simulate?: string };
+  let values: { port?: string; simulate?: string; 'no-demo'?: boolean };
   try {
     ({ values } = parseArgs({
       args: normalized,
-      options: { port: { type: 'string' }, simulate: { type: 'string' } },
+      options: { port: { type: 'string' }, simulate: { type: 'string' }, 'no-demo': { type: 'boolean' } },
       allowPositionals: false,
     }));
   } catch (error) {
@@ -68,7 +71,7 @@ export function parseStartArgs(args: string[]): StartOptions {
       );
     }
   }
-  return { port, simulateRate };
+  return { port, simulateRate, demo: values['no-demo'] !== true };
 }
 
 /** local.settings.json of the working directory (like func start), else the example's non-empty values. */
@@ -152,6 +155,13 @@ async function run(args: string[]): Promise<number> {
     );
     await provisionResources(settings);
     progress('provisioned Cosmos DB database, containers and blob containers');
+    const embedded = (['cosmos', 'blob', 'redis'] as const).every((service) =>
+      stack?.started.includes(service),
+    );
+    if (options.demo && embedded) {
+      const { seedDemoData } = await withoutTestModeWarnings(() => import('../../local/demoData'));
+      await seedDemoData(settings, join(packageRoot(), 'models', 'catalog', 'offers.json'), progress);
+    }
 
     const { dir, extension } = functionModulesDir();
     const { loadFunctionModules, startFunctionsHost } = await withoutTestModeWarnings(

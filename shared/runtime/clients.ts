@@ -3,7 +3,12 @@ import { EventHubProducerClient } from '@azure/event-hubs';
 import { DefaultAzureCredential, TokenCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
 import Redis from 'ioredis';
-import { BlobConnectionSettings, CosmosConnectionSettings, EventHubConnectionSettings, getSettings } from '../config/settings';
+import {
+  BlobConnectionSettings,
+  CosmosConnectionSettings,
+  EventHubConnectionSettings,
+  getSettings,
+} from '../config/settings';
 import { onShutdown } from '../hosting/registry';
 
 /**
@@ -22,7 +27,11 @@ export function createCosmosClient(connection: CosmosConnectionSettings): Cosmos
   const connectionPolicy = { enableEndpointDiscovery: !connection.endpoint.startsWith('http://') };
   return connection.kind === 'connectionString'
     ? new CosmosClient({ endpoint: connection.endpoint, key: connection.key, connectionPolicy })
-    : new CosmosClient({ endpoint: connection.endpoint, aadCredentials: azureCredential(), connectionPolicy });
+    : new CosmosClient({
+        endpoint: connection.endpoint,
+        aadCredentials: azureCredential(),
+        connectionPolicy,
+      });
 }
 
 export function createBlobServiceClient(connection: BlobConnectionSettings): BlobServiceClient {
@@ -31,7 +40,10 @@ export function createBlobServiceClient(connection: BlobConnectionSettings): Blo
     : new BlobServiceClient(connection.serviceUri, azureCredential());
 }
 
-export function createEventHubProducer(connection: EventHubConnectionSettings, eventHubName: string): EventHubProducerClient {
+export function createEventHubProducer(
+  connection: EventHubConnectionSettings,
+  eventHubName: string,
+): EventHubProducerClient {
   return connection.kind === 'connectionString'
     ? new EventHubProducerClient(connection.connectionString, eventHubName)
     : new EventHubProducerClient(connection.fullyQualifiedNamespace, eventHubName, azureCredential());
@@ -46,6 +58,21 @@ export function createRedisClient(url: string): Redis {
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     lazyConnect: false,
   });
+}
+
+/** A Redis client that is connected when it resolves: commands that run once must not race the connect. */
+export async function connectRedisClient(url: string): Promise<Redis> {
+  const client = createRedisClient(url);
+  if (client.status !== 'ready') {
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', () => resolve());
+      client.once('error', (error) => {
+        client.disconnect();
+        reject(error);
+      });
+    });
+  }
+  return client;
 }
 
 let cosmos: CosmosClient | undefined;

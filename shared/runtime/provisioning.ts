@@ -12,7 +12,10 @@ import { cosmosContainers } from './cosmosContainers';
 export async function provisionCosmos(database: Database): Promise<void> {
   await database.client.databases.createIfNotExists({ id: database.id });
   for (const container of Object.values(cosmosContainers)) {
-    await database.containers.createIfNotExists({ id: container.id, partitionKey: { paths: [container.partitionKey] } });
+    await database.containers.createIfNotExists({
+      id: container.id,
+      partitionKey: { paths: [container.partitionKey] },
+    });
   }
 }
 

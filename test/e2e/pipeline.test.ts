@@ -42,8 +42,6 @@ beforeAll(async () => {
     extra: {
       OFFER_EXPLORATION_RATE: '0',
       OFFER_DEPENDENCY_TIMEOUT_MS: '2000',
-      CAMPAIGN_BATCH_SCHEDULE: '0 0 3 * * *',
-      AFFINITY_RETRAIN_SCHEDULE: '0 0 4 * * *',
     },
   });
   Object.assign(process.env, stack.settings);

@@ -1,0 +1,314 @@
+import { parseArgs } from 'node:util';
+import { Command, UsageError } from '../command';
+import { commandEnvironment } from '../commandEnvironment';
+import type { Interaction, InteractionFormat } from '../../models/affinity/interactions';
+import type { AffinityTrainingOptions } from '../../models/affinity/train';
+import type { Weighting } from '../../models/affinity/ease';
+
+const usage = `usage: npx nextoffer affinity <subcommand> [options]
+
+  train --input FILE --out DIR [--format F] [--lambda auto|N] [--max-items N] [--weighting W]
+        [--no-evaluate] [--seed N] [--model-version V]
+      Trains the affinity model and writes a bundle (model.onnx, items.json, coldStart.json,
+      manifest.json) to DIR. Without --input it reads the last AFFINITY_TRAINING_DAYS days of the
+      clickstream archive (settings ArchiveStorage, ARCHIVE_CONTAINER, EVENTHUB_NAME).
+
+  recommend --model DIR --histories FILE [--k 10] [--include-seen] [--format F]
+      Prints one JSON line {"userId","items"} per user of FILE, scored through the ONNX model.
+      Each user's history items are left out unless --include-seen; a user with no item the model
+      knows gets the cold-start list.
+
+  evaluate --input FILE [--k 10] [--seed N] [--format F] [--lambda auto|N] [--max-items N] [--weighting W]
+      Per-user random 75/25 split; prints MAP, nDCG@k, Precision@k, Recall@k of the model and of the
+      popularity and SAR (Jaccard co-occurrence) baselines as JSON.
+
+  publish --model DIR [--force]
+      Uploads a bundle to the models container (MODELS_CONTAINER) as affinity/<version>/ and moves
+      affinity/latest.json to it when its offline metrics are not worse than the current latest's
+      (--force moves it regardless).
+
+Input files (FILE): CSV with header userId,itemId[,weight][,timestamp][,category], JSON Lines with those
+fields, or MovieLens rating dumps (u.data, ratings.dat, ratings.csv); --format auto|csv|jsonl|movielens
+(default auto). --lambda is EASE's regularisation and --weighting W (auto|binary|log1p|raw) how weights
+enter the model; 'auto' (the default for both) chooses them on a validation split of the training data.
+Progress goes to stderr, the result to stdout.`;
+
+const formats = ['auto', 'csv', 'jsonl', 'movielens'];
+const weightings = ['auto', 'binary', 'raw', 'log1p'];
+
+function progress(message: string): void {
+  process.stderr.write(`[affinity ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+function positiveInteger(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new UsageError(`--${name} must be a positive integer, got '${raw}'`);
+  return value;
+}
+
+function nonNegativeInteger(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0)
+    throw new UsageError(`--${name} must be a whole number, got '${raw}'`);
+  return value;
+}
+
+function format(raw: string | undefined): InteractionFormat {
+  if (raw === undefined) return 'auto';
+  if (!formats.includes(raw))
+    throw new UsageError(`--format must be one of ${formats.join(', ')}, got '${raw}'`);
+  return raw as InteractionFormat;
+}
+
+function lambda(raw: string | undefined): number | 'auto' {
+  if (raw === undefined || raw === 'auto') return 'auto';
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new UsageError(`--lambda must be 'auto' or a positive number, got '${raw}'`);
+  return value;
+}
+
+function weighting(raw: string | undefined): Weighting | 'auto' | undefined {
+  if (raw === undefined) return undefined;
+  if (!weightings.includes(raw))
+    throw new UsageError(`--weighting must be one of ${weightings.join(', ')}, got '${raw}'`);
+  return raw as Weighting | 'auto';
+}
+
+function required(name: string, value: string | undefined): string {
+  if (value === undefined) throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+async function readInput(path: string, inputFormat: InteractionFormat): Promise<Interaction[]> {
+  const { readInteractionsFile } = await import('../../models/affinity/interactions');
+  progress(`reading ${path}`);
+  const interactions = await readInteractionsFile(path, inputFormat, (lines) =>
+    progress(`${lines} lines read`),
+  );
+  progress(`${interactions.length} interactions read`);
+  return interactions;
+}
+
+async function readArchive(): Promise<Interaction[]> {
+  const { parseAffinitySettings, parseArchiveSettings } = await import('../../shared/config/settings');
+  const { createBlobServiceClient } = await import('../../shared/runtime/clients');
+  const { readArchiveInteractions } = await import('../../models/affinity/archiveReader');
+  const env = commandEnvironment();
+  const archive = parseArchiveSettings(env);
+  const days = parseAffinitySettings(env).trainingDays;
+  const to = new Date();
+  const from = new Date(to.getTime() - days * 24 * 3600 * 1000);
+  progress(`reading the archive container ${archive.rawEventsContainer} from ${from.toISOString()}`);
+  const container = createBlobServiceClient(archive.connection).getContainerClient(
+    archive.rawEventsContainer,
+  );
+  const result = await readArchiveInteractions(container, { from, to, onProgress: progress });
+  if (result.interactions.length === 0)
+    throw new Error(`the archive holds no product events of the last ${days} days`);
+  return result.interactions;
+}
+
+async function train(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      input: { type: 'string' },
+      out: { type: 'string' },
+      format: { type: 'string' },
+      lambda: { type: 'string' },
+      'max-items': { type: 'string' },
+      weighting: { type: 'string' },
+      'no-evaluate': { type: 'boolean' },
+      seed: { type: 'string' },
+      'model-version': { type: 'string' },
+    },
+  });
+  const out = required('out', values.out);
+  const options: AffinityTrainingOptions = {
+    lambda: lambda(values.lambda),
+    maxItems: positiveInteger('max-items', values['max-items'], 5000),
+    weighting: weighting(values.weighting),
+    evaluate: values['no-evaluate'] !== true,
+    seed: nonNegativeInteger('seed', values.seed, 42),
+    version: values['model-version'],
+    onProgress: progress,
+  };
+  let interactions: Interaction[];
+  if (values.input !== undefined) {
+    interactions = await readInput(values.input, format(values.format));
+  } else {
+    interactions = await readArchive();
+  }
+  const { trainAffinityModel, writeBundle } = await import('../../models/affinity/train');
+  const bundle = await trainAffinityModel(interactions, options);
+  await writeBundle(out, bundle);
+  progress(`bundle written to ${out}`);
+  process.stdout.write(
+    JSON.stringify({
+      version: bundle.manifest.version,
+      directory: out,
+      metrics: bundle.manifest.metrics,
+      data: bundle.manifest.data,
+    }) + '\n',
+  );
+  return 0;
+}
+
+async function recommend(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      model: { type: 'string' },
+      histories: { type: 'string' },
+      k: { type: 'string' },
+      'include-seen': { type: 'boolean' },
+      format: { type: 'string' },
+    },
+  });
+  const directory = required('model', values.model);
+  const historiesPath = required('histories', values.histories);
+  const k = positiveInteger('k', values.k, 10);
+  if (k > 1000) throw new UsageError(`--k must be at most 1000, got ${k}`);
+  const includeSeen = values['include-seen'] === true;
+  const { loadAffinityModelFromDirectory, topItems } = await import('../../shared/affinity/affinityModel');
+  const model = await loadAffinityModelFromDirectory(directory);
+  try {
+    progress(`model ${model.version}: ${model.itemIds.length} items`);
+    const interactions = await readInput(historiesPath, format(values.format));
+    const histories = new Map<string, Array<{ itemId: string; weight: number }>>();
+    for (const { userId, itemId, weight } of interactions) {
+      let history = histories.get(userId);
+      if (history === undefined) histories.set(userId, (history = []));
+      history.push({ itemId, weight });
+    }
+    const users = [...histories.keys()];
+    const batchSize = 256;
+    let coldStartUsers = 0;
+    for (let start = 0; start < users.length; start += batchSize) {
+      const batch = users.slice(start, start + batchSize);
+      const scores = await model.scoreBatch(batch.map((user) => histories.get(user) ?? []));
+      const lines = batch.map((userId, b) => {
+        const history = histories.get(userId) ?? [];
+        const seenIds = new Set(history.map((entry) => entry.itemId));
+        const seen = new Set<number>();
+        for (const itemId of seenIds) {
+          const index = model.indexOf(itemId);
+          if (index !== undefined) seen.add(index);
+        }
+        let items: string[];
+        if (seen.size === 0) {
+          // Nothing the model knows: the answer is cold start, as the offer function gives.
+          coldStartUsers++;
+          items = model.coldStart.global
+            .map((entry) => entry.itemId)
+            .filter((itemId) => includeSeen || !seenIds.has(itemId))
+            .slice(0, k);
+        } else {
+          items = topItems(scores[b]!, k, includeSeen ? new Set() : seen).map(
+            (index) => model.itemIds[index]!,
+          );
+        }
+        return JSON.stringify({ userId, items });
+      });
+      process.stdout.write(lines.join('\n') + '\n');
+      progress(`${Math.min(start + batchSize, users.length)}/${users.length} users`);
+    }
+    if (coldStartUsers > 0) progress(`${coldStartUsers} users had no known item and got the cold-start list`);
+  } finally {
+    await model.close();
+  }
+  return 0;
+}
+
+async function evaluate(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      input: { type: 'string' },
+      k: { type: 'string' },
+      seed: { type: 'string' },
+      format: { type: 'string' },
+      lambda: { type: 'string' },
+      'max-items': { type: 'string' },
+      weighting: { type: 'string' },
+    },
+  });
+  const input = required('input', values.input);
+  const k = positiveInteger('k', values.k, 10);
+  if (k > 1000) throw new UsageError(`--k must be at most 1000, got ${k}`);
+  const options: AffinityTrainingOptions = {
+    k,
+    seed: nonNegativeInteger('seed', values.seed, 42),
+    lambda: lambda(values.lambda),
+    maxItems: positiveInteger('max-items', values['max-items'], 5000),
+    weighting: weighting(values.weighting),
+    onProgress: progress,
+  };
+  const interactions = await readInput(input, format(values.format));
+  const { evaluateAffinity } = await import('../../models/affinity/evaluation');
+  const result = await evaluateAffinity(interactions, options);
+  process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  return 0;
+}
+
+async function publish(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: { model: { type: 'string' }, force: { type: 'boolean' } },
+  });
+  const directory = required('model', values.model);
+  const { readBundleDirectory } = await import('../../shared/affinity/affinityModel');
+  const { parseAffinitySettings, parseArchiveSettings } = await import('../../shared/config/settings');
+  const { createAffinityBundleStore } = await import('../../shared/affinity/runtime');
+  const env = commandEnvironment();
+  const store = createAffinityBundleStore(parseArchiveSettings(env), parseAffinitySettings(env));
+  const files = await readBundleDirectory(directory);
+  const outcome = await store.publish(files, { force: values.force === true });
+  progress(outcome.reason);
+  process.stdout.write(JSON.stringify(outcome) + '\n');
+  return 0;
+}
+
+const subcommands: Record<string, (args: string[]) => Promise<number>> = {
+  train,
+  recommend,
+  evaluate,
+  publish,
+};
+
+export const command: Command = {
+  summary: 'train, evaluate, publish and query the product-affinity model',
+  usage,
+  async run(args: string[]): Promise<number> {
+    const [name, ...rest] = args;
+    const subcommand = name === undefined ? undefined : subcommands[name];
+    if (subcommand === undefined) {
+      throw new UsageError(name === undefined ? 'missing subcommand' : `unknown subcommand '${name}'`);
+    }
+    try {
+      return await subcommand(rest);
+    } catch (error) {
+      // parseArgs reports unknown options and missing values with a code; they are usage errors.
+      if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) {
+        throw new UsageError((error as Error).message);
+      }
+      // Bad input and refused bundles are the user's to fix: say what and where, without a stack.
+      if (
+        error instanceof Error &&
+        ['InteractionInputError', 'BundleError', 'ConfigurationError'].includes(error.name)
+      ) {
+        process.stderr.write(`nextoffer affinity ${name}: ${error.message}\n`);
+        return 1;
+      }
+      throw error;
+    }
+  },
+};

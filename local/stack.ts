@@ -1,0 +1,216 @@
+import { createHttpServer } from '@vercel/cosmosdb-server';
+import BlobConfiguration from 'azurite/dist/src/blob/BlobConfiguration';
+import BlobServer from 'azurite/dist/src/blob/BlobServer';
+import { MemoryExtentChunkStore } from 'azurite/dist/src/common/persistence/MemoryExtentStore';
+import { MockEventHub } from 'mock-event-hub';
+import type { Server } from 'node:http';
+import { startRedisServer } from './redisServer';
+
+/**
+ * The embedded local stack: Azurite Blob (in memory), @vercel/cosmosdb-server, the mock Event Hubs
+ * AMQP service (all three in this process) and a redis-server child process. Nothing is downloaded and
+ * nothing is written to disk. A service whose connection setting is already given is not started: the
+ * given endpoint is used instead.
+ */
+
+/** Azurite's and the Cosmos DB emulator's published development keys: public, not secrets. */
+export const AZURITE_ACCOUNT = 'devstoreaccount1';
+export const AZURITE_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export const COSMOS_EMULATOR_KEY =
+  'C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU9DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==';
+/** The mock hub checks no credentials; the key name and value only have to be well-formed. */
+const EVENT_HUB_KEY_NAME = 'RootManageSharedAccessKey';
+const EVENT_HUB_KEY = 'SAS_KEY_VALUE';
+
+export type LocalService = 'blob' | 'cosmos' | 'eventHubs' | 'redis';
+
+export interface LocalStackOptions {
+  /** Where given settings are looked up; defaults to process.env. Never modified. */
+  env?: Record<string, string | undefined>;
+  /** Partitions of the embedded Event Hub; defaults to 4. */
+  partitionCount?: number;
+  /** Progress lines (defaults to none). */
+  log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  /**
+   * Settings for the services this stack started, named as the Functions host names them, plus
+   * EVENTHUB_NAME. Settings that were already given are not repeated here.
+   */
+  readonly settings: Readonly<Record<string, string>>;
+  /** The services that were started (those whose settings were not given). */
+  readonly started: readonly LocalService[];
+  /** Closes every server this stack started and stops redis-server. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+const DEFAULT_EVENT_HUB_NAME = 'clickstream';
+
+function given(env: Record<string, string | undefined>, name: string, identitySuffixes: string[]): boolean {
+  return [name, ...identitySuffixes.map((suffix) => `${name}__${suffix}`)].some(
+    (key) => (env[key]?.trim() ?? '') !== '',
+  );
+}
+
+/** Which settings are missing, by service; a service is started only when one of its settings is. */
+export function missingServices(env: Record<string, string | undefined>): LocalService[] {
+  const missing: LocalService[] = [];
+  const blobSuffixes = ['blobServiceUri', 'serviceUri'];
+  if (!given(env, 'ArchiveStorage', blobSuffixes) || !given(env, 'AzureWebJobsStorage', blobSuffixes)) {
+    missing.push('blob');
+  }
+  if (!given(env, 'CosmosDBConnection', ['accountEndpoint'])) missing.push('cosmos');
+  if (!given(env, 'EventHubConnection', ['fullyQualifiedNamespace'])) missing.push('eventHubs');
+  if (!given(env, 'RedisConnection', [])) missing.push('redis');
+  return missing;
+}
+
+interface Running {
+  settings: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+async function startBlob(env: Record<string, string | undefined>): Promise<Running> {
+  // A private chunk store per server: Azurite's default one is shared by every server in the process,
+  // and cleaning one stack would wipe another's blobs.
+  const chunks = new MemoryExtentChunkStore(512 * 1024 * 1024);
+  const server = new BlobServer(
+    new BlobConfiguration(
+      '127.0.0.1',
+      0,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      false,
+      undefined,
+      false,
+      undefined,
+      true, // loose: accept headers the emulator does not model instead of failing the request
+      true, // skipApiVersionCheck: newer SDKs send API versions Azurite does not know yet
+      '',
+      '',
+      '',
+      undefined,
+      false,
+      true, // in memory: nothing on disk
+      chunks,
+    ),
+  );
+  await server.start();
+  const address = server.getHttpServerAddress();
+  const connectionString =
+    `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
+    `BlobEndpoint=${address}/${AZURITE_ACCOUNT};`;
+  const settings: Record<string, string> = {};
+  for (const name of ['ArchiveStorage', 'AzureWebJobsStorage']) {
+    if (!given(env, name, ['blobServiceUri', 'serviceUri'])) settings[name] = connectionString;
+  }
+  return {
+    settings,
+    async stop() {
+      await server.close();
+      await server.clean();
+    },
+  };
+}
+
+async function listen(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address !== null ? address.port : 0);
+    });
+  });
+}
+
+async function closeHttp(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Keep-alive sockets of clients that are still open would hold close() forever.
+  server.closeAllConnections();
+  await closed;
+}
+
+async function startCosmos(): Promise<Running> {
+  const server = createHttpServer();
+  const port = await listen(server);
+  return {
+    settings: {
+      CosmosDBConnection: `AccountEndpoint=http://127.0.0.1:${port}/;AccountKey=${COSMOS_EMULATOR_KEY};`,
+    },
+    stop: () => closeHttp(server),
+  };
+}
+
+async function startEventHubs(
+  env: Record<string, string | undefined>,
+  partitionCount: number,
+): Promise<Running> {
+  const name = env.EVENTHUB_NAME?.trim() || DEFAULT_EVENT_HUB_NAME;
+  // The mock compares consumer groups in lower case; `$default` always exists.
+  const consumerGroup = env.EVENTHUB_CONSUMER_GROUP?.trim().toLowerCase();
+  const hub = new MockEventHub({
+    name,
+    partitionCount,
+    port: 0,
+    consumerGroups: consumerGroup && consumerGroup !== '$default' ? [consumerGroup] : [],
+    // Plain AMQP on TCP, as the official Event Hubs emulator speaks; the SDK uses it when the
+    // connection string says UseDevelopmentEmulator=true.
+    tlsOptions: { transport: 'tcp' } as never,
+  });
+  await hub.start();
+  return {
+    settings: {
+      EventHubConnection:
+        `Endpoint=sb://127.0.0.1:${hub.port};SharedAccessKeyName=${EVENT_HUB_KEY_NAME};` +
+        `SharedAccessKey=${EVENT_HUB_KEY};UseDevelopmentEmulator=true`,
+    },
+    stop: () => hub.stop(),
+  };
+}
+
+async function startRedis(env: Record<string, string | undefined>): Promise<Running> {
+  const redis = await startRedisServer(env);
+  return { settings: { RedisConnection: redis.url }, stop: () => redis.stop() };
+}
+
+/** Starts the services whose settings are missing from `env` and returns their settings. */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? (() => undefined);
+  const partitionCount = options.partitionCount ?? 4;
+  if (!Number.isInteger(partitionCount) || partitionCount < 1 || partitionCount > 32) {
+    throw new RangeError(`partitionCount must be an integer from 1 to 32, got ${partitionCount}`);
+  }
+  const missing = missingServices(env);
+  const starters: Record<LocalService, () => Promise<Running>> = {
+    blob: () => startBlob(env),
+    cosmos: () => startCosmos(),
+    eventHubs: () => startEventHubs(env, partitionCount),
+    redis: () => startRedis(env),
+  };
+  const results = await Promise.allSettled(missing.map((service) => starters[service]()));
+  const running = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= Promise.allSettled(running.map((service) => service.stop())).then((outcomes) => {
+      const errors = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+      if (errors.length > 0) throw new AggregateError(errors, 'some local services failed to stop');
+    });
+    return stopped;
+  };
+  if (failure) {
+    await stop().catch(() => undefined);
+    throw failure.reason;
+  }
+  const settings: Record<string, string> = {
+    EVENTHUB_NAME: env.EVENTHUB_NAME?.trim() || DEFAULT_EVENT_HUB_NAME,
+  };
+  for (const service of running) Object.assign(settings, service.settings);
+  for (const service of missing) log(`local stack: started ${service}`);
+  return { settings: Object.freeze(settings), started: missing, stop };
+}

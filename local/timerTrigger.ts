@@ -1,0 +1,84 @@
+import { Timer, TimerFunctionOptions } from '@azure/functions';
+import { resolveBindingExpression, RunningTrigger } from './eventHubTrigger';
+import { describeError, Invocations } from './invocations';
+import { nextOccurrence, parseSchedule } from './ncrontab';
+
+/** An occurrence that starts this much later than scheduled is reported as past due. */
+const PAST_DUE_AFTER_MS = 1000;
+/** setTimeout cannot wait longer than about 24.8 days; longer waits are taken in steps. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+export interface TimerTriggerOptions {
+  name: string;
+  options: TimerFunctionOptions;
+  env: Readonly<Record<string, string | undefined>>;
+  invocations: Invocations;
+}
+
+/**
+ * Runs a timer-triggered function on its NCRONTAB schedule (UTC), plus once at start when
+ * runOnStartup is set. Occurrences never overlap: the next one is scheduled after the current
+ * invocation ends, as the real host's singleton lock ensures.
+ */
+export function startTimerTrigger(trigger: TimerTriggerOptions): RunningTrigger {
+  const { name, options, invocations } = trigger;
+  const expression = resolveBindingExpression(options.schedule, trigger.env, `function ${name} schedule`);
+  const schedule = parseSchedule(expression);
+  let timeout: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let last: Date | undefined;
+  let current: Promise<void> | undefined;
+
+  async function invoke(due: Date, isPastDue: boolean): Promise<void> {
+    const next = nextOccurrence(schedule, new Date(Math.max(Date.now(), due.getTime())));
+    const timer: Timer = {
+      isPastDue,
+      schedule: { adjustForDST: false },
+      scheduleStatus: {
+        last: (last ?? new Date(0)).toISOString(),
+        next: (next ?? due).toISOString(),
+        lastUpdated: new Date().toISOString(),
+      },
+    };
+    last = due;
+    const context = invocations.context(name, { type: 'timerTrigger', name: 'timer' });
+    try {
+      await invocations.track(Promise.resolve(options.handler(timer, context)));
+    } catch (error) {
+      invocations.log('error', `invocation ${context.invocationId} failed: ${describeError(error)}`, name);
+    }
+  }
+
+  function arm(after: Date): void {
+    if (stopped) return;
+    const due = nextOccurrence(schedule, after);
+    if (due === undefined) {
+      invocations.log('warning', `schedule '${expression}' never fires; function ${name} will not run`);
+      return;
+    }
+    const wait = () => {
+      const remaining = due.getTime() - Date.now();
+      if (remaining > 0) {
+        timeout = setTimeout(wait, Math.min(remaining, MAX_TIMEOUT_MS));
+        return;
+      }
+      current = invoke(due, -remaining > PAST_DUE_AFTER_MS).then(() => arm(due));
+    };
+    wait();
+  }
+
+  if (options.runOnStartup) {
+    const now = new Date();
+    current = invoke(now, false).then(() => arm(now));
+  } else {
+    arm(new Date());
+  }
+
+  return {
+    async stop() {
+      stopped = true;
+      if (timeout !== undefined) clearTimeout(timeout);
+      await current;
+    },
+  };
+}

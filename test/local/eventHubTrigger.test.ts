@@ -1,0 +1,298 @@
+import { InvocationContext, LogLevel } from '@azure/functions';
+import { EventHubProducerClient } from '@azure/event-hubs';
+import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
+import { FunctionsHost, startFunctionsHost } from '../../local/host';
+import { HostJson } from '../../local/hostJson';
+import { CHECKPOINT_CONTAINER } from '../../local/eventHubTrigger';
+import { listRegistrations, registerEventHub } from '../../shared/hosting/registry';
+import { blobServiceFor, eventHubProducerFor, startTestStack, TestStack } from '../support/localStack';
+
+// @azure/functions warns on every registration outside the real host; that is expected here.
+jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+
+interface Delivery {
+  functionName: string;
+  partitionId: string;
+  bodies: Array<{ user: string; n: number }>;
+  metadata: Record<string, unknown>;
+}
+
+const deliveries: Delivery[] = [];
+let failing = false;
+
+function handler(messages: unknown, context: InvocationContext): void {
+  const metadata = context.triggerMetadata as Record<string, unknown>;
+  const partitionContext = metadata.partitionContext as { PartitionId: string };
+  deliveries.push({
+    functionName: context.functionName,
+    partitionId: partitionContext.PartitionId,
+    bodies: messages as Delivery['bodies'],
+    metadata,
+  });
+  if (failing) throw new Error('function failed on purpose');
+}
+
+// Two registrations of the same trigger stand for the same function on two host instances; the host
+// under test gets one each, and functionName tells which instance received a batch.
+for (const name of ['collectA', 'collectB']) {
+  registerEventHub(name, {
+    connection: 'EventHubConnection',
+    eventHubName: '%EVENTHUB_NAME%',
+    consumerGroup: '$Default',
+    cardinality: 'many',
+    handler,
+  });
+}
+
+const singles: Array<{ body: unknown; metadata: Record<string, unknown> }> = [];
+registerEventHub('collectOne', {
+  connection: 'EventHubConnection',
+  eventHubName: '%EVENTHUB_NAME%',
+  // A second consumer group reads the same events independently of the first.
+  consumerGroup: '%EVENTHUB_CONSUMER_GROUP%',
+  cardinality: 'one',
+  handler: (message, context) => {
+    singles.push({ body: message, metadata: context.triggerMetadata as Record<string, unknown> });
+  },
+});
+
+const hostJson: HostJson = {
+  extensions: {
+    eventHubs: { maxEventBatchSize: 5, maxWaitTime: '00:00:00.200', batchCheckpointFrequency: 1 },
+  },
+};
+const PARTITIONS = ['0', '1', '2', '3'];
+
+let stack: TestStack;
+let producer: EventHubProducerClient;
+let checkpoints: BlobCheckpointStore;
+const logs: Array<{ level: LogLevel; message: string }> = [];
+const hosts: FunctionsHost[] = [];
+let nextN = 0;
+
+async function startHost(functionName: string): Promise<FunctionsHost> {
+  const host = await startFunctionsHost({
+    port: 0,
+    registrations: listRegistrations().filter((r) => r.name === functionName),
+    hostJson,
+    env: stack.env(),
+    log: (level, message) => logs.push({ level, message }),
+    // Fast load balancing so two hosts settle on a split within a second or two.
+    eventHubLoadBalancing: { updateIntervalInMs: 100, partitionOwnershipExpirationIntervalInMs: 1500 },
+    runShutdownHooksOnStop: false,
+  });
+  hosts.push(host);
+  return host;
+}
+
+/** Sends `count` events per user, each batch under the user id as partition key, numbered in order. */
+async function send(users: string[], count: number): Promise<Array<{ user: string; n: number }>> {
+  const sent: Array<{ user: string; n: number }> = [];
+  for (const user of users) {
+    const batch = await producer.createBatch({ partitionKey: user });
+    for (let i = 0; i < count; i += 1) {
+      const body = { user, n: nextN++ };
+      expect(batch.tryAdd({ body, properties: { source: 'test' } })).toBe(true);
+      sent.push(body);
+    }
+    await producer.sendBatch(batch);
+  }
+  return sent;
+}
+
+function delivered(from = 0): Array<{ user: string; n: number }> {
+  return deliveries.slice(from).flatMap((d) => d.bodies);
+}
+
+async function eventually<T>(what: string, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 600; i += 1) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+async function checkpointSequenceNumbers(): Promise<Record<string, number>> {
+  const namespace = (deliveries[0]?.metadata.partitionContext as { FullyQualifiedNamespace: string })
+    .FullyQualifiedNamespace;
+  const list = await checkpoints.listCheckpoints(namespace, stack.settings.EVENTHUB_NAME!, '$Default');
+  return Object.fromEntries(list.map((c) => [c.partitionId, c.sequenceNumber]));
+}
+
+function lastSequenceNumbers(from = 0): Record<string, number> {
+  const last: Record<string, number> = {};
+  for (const delivery of deliveries.slice(from)) {
+    const sequenceNumbers = delivery.metadata.sequenceNumberArray as number[];
+    last[delivery.partitionId] = sequenceNumbers[sequenceNumbers.length - 1]!;
+  }
+  return last;
+}
+
+beforeAll(async () => {
+  stack = await startTestStack({
+    partitionCount: PARTITIONS.length,
+    eventHubName: 'trigger-test',
+    extra: { EVENTHUB_CONSUMER_GROUP: 'single' },
+  });
+  producer = eventHubProducerFor(stack.settings);
+  const container = blobServiceFor(stack.settings, 'AzureWebJobsStorage').getContainerClient(
+    CHECKPOINT_CONTAINER,
+  );
+  checkpoints = new BlobCheckpointStore(container);
+});
+
+afterAll(async () => {
+  await Promise.all(hosts.map((host) => host.stop()));
+  await producer.close();
+  await stack.stop();
+});
+
+const users = ['user-a', 'user-b', 'user-c', 'user-d', 'user-e', 'user-f', 'user-g', 'user-h'];
+
+describe('local Functions host: Event Hubs trigger', () => {
+  let hostA: FunctionsHost;
+
+  it('delivers every event exactly once, in order per partition, in batches with the host metadata', async () => {
+    const sent = await send(users, 6);
+    hostA = await startHost('collectA');
+    await eventually('all events', () => (delivered().length >= sent.length ? true : undefined));
+
+    expect(delivered().sort((a, b) => a.n - b.n)).toEqual(sent);
+    for (const delivery of deliveries) {
+      expect(delivery.bodies.length).toBeGreaterThan(0);
+      expect(delivery.bodies.length).toBeLessThanOrEqual(5);
+    }
+    // Per user (hence per partition), events arrive in the order they were sent.
+    for (const user of users) {
+      const order = delivered()
+        .filter((b) => b.user === user)
+        .map((b) => b.n);
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+    }
+    // One partition's events come from one partition, in sequence-number order.
+    for (const partitionId of PARTITIONS) {
+      const sequence = deliveries
+        .filter((d) => d.partitionId === partitionId)
+        .flatMap((d) => d.metadata.sequenceNumberArray as number[]);
+      expect(sequence).toEqual([...sequence].sort((a, b) => a - b));
+    }
+    expect(new Set(deliveries.map((d) => d.partitionId)).size).toBeGreaterThan(1);
+
+    const { metadata, bodies } = deliveries[0]!;
+    expect(metadata.partitionContext).toEqual({
+      EventHubName: 'trigger-test',
+      ConsumerGroup: '$Default',
+      FullyQualifiedNamespace: expect.any(String) as unknown,
+      PartitionId: deliveries[0]!.partitionId,
+    });
+    for (const field of [
+      'sequenceNumberArray',
+      'offsetArray',
+      'enqueuedTimeUtcArray',
+      'partitionKeyArray',
+      'propertiesArray',
+      'systemPropertiesArray',
+    ]) {
+      expect(metadata[field]).toHaveLength(bodies.length);
+    }
+    expect(metadata.partitionKeyArray).toEqual(bodies.map((b) => b.user));
+    expect((metadata.propertiesArray as unknown[])[0]).toEqual({ source: 'test' });
+    const system = (metadata.systemPropertiesArray as Array<Record<string, unknown>>)[0]!;
+    expect(system).toMatchObject({
+      SequenceNumber: (metadata.sequenceNumberArray as number[])[0],
+      Offset: (metadata.offsetArray as string[])[0],
+      PartitionKey: bodies[0]!.user,
+      EnqueuedTimeUtc: (metadata.enqueuedTimeUtcArray as string[])[0],
+    });
+    expect(new Date(system.EnqueuedTimeUtc as string).toISOString()).toBe(system.EnqueuedTimeUtc);
+
+    // After each invocation the host checkpoints the batch's last event.
+    const expected = lastSequenceNumbers();
+    await eventually('checkpoints of the delivered batches', async () => {
+      const stored = await checkpointSequenceNumbers();
+      return Object.entries(expected).every(([p, s]) => stored[p] === s) ? true : undefined;
+    });
+  });
+
+  it('checkpoints after a failed invocation too, logs the error, and does not redeliver', async () => {
+    const before = deliveries.length;
+    failing = true;
+    const sent = await send(['user-a', 'user-c'], 3);
+    await eventually('the failing batches', () =>
+      delivered(before).length >= sent.length ? true : undefined,
+    );
+    const expected = lastSequenceNumbers(before);
+    await eventually('checkpoints after failures', async () => {
+      const stored = await checkpointSequenceNumbers();
+      return Object.entries(expected).every(([p, s]) => stored[p] === s) ? true : undefined;
+    });
+    failing = false;
+    expect(delivered(before)).toEqual(sent);
+    const errors = logs.filter((l) => l.level === 'error');
+    expect(errors.length).toBe(deliveries.length - before);
+    expect(errors[0]!.message).toContain('function failed on purpose');
+  });
+
+  it('resumes from the checkpoint after a restart', async () => {
+    await hostA.stop();
+    const before = deliveries.length;
+    const sent = await send(users, 2);
+    await startHost('collectA');
+    await eventually('events sent while stopped', () =>
+      delivered(before).length >= sent.length ? true : undefined,
+    );
+    // Anything before the checkpoints would have come first in its partition.
+    expect(delivered(before).sort((a, b) => a.n - b.n)).toEqual(sent);
+  });
+
+  it("with cardinality 'one', invokes once per event with singular metadata, on its own consumer group", async () => {
+    const sentSoFar = nextN;
+    await startHost('collectOne');
+    await eventually('every event on the second consumer group', () =>
+      singles.length >= sentSoFar ? true : undefined,
+    );
+    expect(singles.map((s) => (s.body as { n: number }).n).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: sentSoFar }, (_, i) => i),
+    );
+    const { metadata, body } = singles[0]!;
+    expect(metadata.partitionContext).toMatchObject({
+      ConsumerGroup: 'single',
+      EventHubName: 'trigger-test',
+    });
+    expect(metadata).toMatchObject({
+      sequenceNumber: expect.any(Number) as unknown,
+      offset: expect.any(String) as unknown,
+      partitionKey: (body as { user: string }).user,
+      properties: { source: 'test' },
+    });
+    await hosts.pop()!.stop();
+  });
+
+  it('shares the partitions with a second host through the checkpoint store', async () => {
+    await startHost('collectB');
+    const namespace = (deliveries[0]!.metadata.partitionContext as { FullyQualifiedNamespace: string })
+      .FullyQualifiedNamespace;
+    const owners = await eventually('an even split of partitions', async () => {
+      const ownership = await checkpoints.listOwnership(namespace, 'trigger-test', '$Default');
+      const counts = new Map<string, number>();
+      for (const o of ownership) counts.set(o.ownerId, (counts.get(o.ownerId) ?? 0) + 1);
+      return counts.size === 2 && [...counts.values()].every((c) => c === 2) ? counts : undefined;
+    });
+    expect(owners.size).toBe(2);
+
+    const before = deliveries.length;
+    const sent = await send(users, 2);
+    await eventually('events after the split', () => {
+      const got = new Set(delivered(before).map((b) => b.n));
+      return sent.every((b) => got.has(b.n)) ? true : undefined;
+    });
+    const byHost = new Map<string, Set<string>>();
+    for (const delivery of deliveries.slice(before)) {
+      const partitions = byHost.get(delivery.functionName) ?? new Set<string>();
+      partitions.add(delivery.partitionId);
+      byHost.set(delivery.functionName, partitions);
+    }
+    expect([...byHost.keys()].sort()).toEqual(['collectA', 'collectB']);
+  });
+});

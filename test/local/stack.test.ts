@@ -1,0 +1,157 @@
+import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { missingServices, startLocalStack } from '../../local/stack';
+import { findRedisServer } from '../../local/redisServer';
+import {
+  blobServiceFor,
+  cosmosClientFor,
+  eventHubProducerFor,
+  redisClientFor,
+  startTestStack,
+} from '../support/localStack';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntil(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i += 1) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`gave up waiting: ${what}`);
+}
+
+function refuses(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}
+
+function redisPidOf(url: string): Promise<number> {
+  const client = redisClientFor({ RedisConnection: url });
+  return client
+    .info('server')
+    .then((info) => Number(/process_id:(\d+)/.exec(info)?.[1]))
+    .finally(() => client.disconnect());
+}
+
+describe('startLocalStack', () => {
+  it('starts all four services, which answer the real SDKs, and stop leaves nothing running', async () => {
+    const stack = await startTestStack({ partitionCount: 3, eventHubName: 'stack-test' });
+    const { settings } = stack;
+    expect(Object.keys(settings).sort()).toEqual([
+      'ArchiveStorage',
+      'AzureWebJobsStorage',
+      'CosmosDBConnection',
+      'EVENTHUB_NAME',
+      'EventHubConnection',
+      'RedisConnection',
+    ]);
+    expect(settings.CosmosDBConnection).toMatch(
+      /^AccountEndpoint=http:\/\/127\.0\.0\.1:\d+\/;AccountKey=.+;$/,
+    );
+    expect(settings.RedisConnection).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
+
+    const container = blobServiceFor(settings).getContainerClient('stack-test');
+    await container.create();
+    await container.getBlockBlobClient('a.txt').upload('hello', 5);
+    expect((await container.getBlockBlobClient('a.txt').downloadToBuffer()).toString()).toBe('hello');
+
+    const cosmos = cosmosClientFor(settings);
+    const { database } = await cosmos.databases.createIfNotExists({ id: 'stack' });
+    const { container: items } = await database.containers.createIfNotExists({
+      id: 'c',
+      partitionKey: '/id',
+    });
+    await items.items.create({ id: 'x', n: 1 });
+    expect((await items.item('x', 'x').read<{ n: number }>()).resource?.n).toBe(1);
+    cosmos.dispose();
+
+    const producer = eventHubProducerFor(settings);
+    expect(await producer.getPartitionIds()).toEqual(['0', '1', '2']);
+    await producer.close();
+
+    const pid = await redisPidOf(settings.RedisConnection!);
+    expect(isAlive(pid)).toBe(true);
+
+    await stack.stop();
+    expect(isAlive(pid)).toBe(false);
+    for (const name of ['CosmosDBConnection', 'RedisConnection'] as const) {
+      const port = Number(/127\.0\.0\.1:(\d+)/.exec(settings[name]!)?.[1]);
+      expect(await refuses(port)).toBe(true);
+    }
+    await stack.stop(); // idempotent
+  });
+
+  it('does not start a service whose connection setting is given, in either form', async () => {
+    const env = {
+      PATH: process.env.PATH,
+      CosmosDBConnection__accountEndpoint: 'https://real.documents.azure.com:443/',
+      EventHubConnection:
+        'Endpoint=sb://real.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=v',
+      RedisConnection: 'rediss://real:6380',
+      ArchiveStorage__blobServiceUri: 'https://real.blob.core.windows.net',
+      EVENTHUB_NAME: 'given-hub',
+    };
+    expect(missingServices(env)).toEqual(['blob']);
+    const stack = await startLocalStack({ env });
+    try {
+      expect(stack.started).toEqual(['blob']);
+      // Only the missing setting is provided; the given ArchiveStorage identity form is left alone.
+      expect(Object.keys(stack.settings).sort()).toEqual(['AzureWebJobsStorage', 'EVENTHUB_NAME']);
+      expect(stack.settings.EVENTHUB_NAME).toBe('given-hub');
+    } finally {
+      await stack.stop();
+    }
+    expect(missingServices({ ...env, AzureWebJobsStorage: 'UseAnything' })).toEqual([]);
+  });
+
+  it('explains how to install redis-server when it is missing, and starts nothing', async () => {
+    const env = { PATH: process.env.PATH, REDIS_SERVER_BIN: '/nonexistent/redis-server' };
+    expect(() => findRedisServer(env)).toThrow(/apt-get install -y redis-server[\s\S]*brew install redis/);
+    await expect(startLocalStack({ env })).rejects.toThrow(/REDIS_SERVER_BIN/);
+    expect(() => findRedisServer({ PATH: '/nonexistent' })).toThrow(/redis-server not found/);
+  });
+
+  it('leaves no redis-server behind when its owner process is killed outright', async () => {
+    // A child process compiles local/redisServer.ts on the fly, starts redis, prints its pid and waits
+    // to be killed with SIGKILL, the one way to end a process that runs no exit handler.
+    const source = join(__dirname, '../../local/redisServer.ts');
+    const script = `
+      const ts = require('typescript'); const fs = require('fs'); const Module = require('module');
+      const js = ts.transpileModule(fs.readFileSync(${JSON.stringify(source)}, 'utf8'),
+        { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
+      const m = new Module('redisServer'); m._compile(js, 'redisServer.js');
+      m.exports.startRedisServer(process.env).then((r) => { console.log('PID ' + r.pid); setInterval(() => {}, 1000); });
+    `;
+    const child = spawn(process.execPath, ['-e', script], {
+      cwd: join(__dirname, '../..'),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const pid = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /PID (\d+)/.exec(out);
+        if (match) resolve(Number(match[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`child exited early with ${String(code)}`)));
+    });
+    expect(pid).toBeGreaterThan(0);
+    expect(isAlive(pid)).toBe(true);
+    child.kill('SIGKILL');
+    await waitUntil(() => !isAlive(pid), `redis-server ${pid} to exit after its owner was killed`);
+  });
+});

@@ -1,0 +1,69 @@
+import { LogLevel, Timer } from '@azure/functions';
+import { startFunctionsHost } from '../../local/host';
+import { listRegistrations, registerTimer } from '../../shared/hosting/registry';
+
+// @azure/functions warns on every registration outside the real host; that is expected here.
+jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+
+const ticks: Timer[] = [];
+registerTimer('everySecond', {
+  schedule: '%TICK_SCHEDULE%',
+  runOnStartup: true,
+  handler: (timer) => {
+    ticks.push(timer);
+    // Failing invocations must not stop the schedule.
+    if (ticks.length === 2) throw new Error('tick failed on purpose');
+  },
+});
+registerTimer('badSchedule', { schedule: '0 0 25 * * *', handler: () => undefined });
+
+async function eventually(what: string, condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200; i += 1) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+const only = (name: string) => listRegistrations().filter((r) => r.name === name);
+
+describe('local Functions host: timer trigger', () => {
+  it('runs on startup, then on its schedule, with the Timer object, even after a failure', async () => {
+    const logs: Array<{ level: LogLevel; message: string }> = [];
+    const host = await startFunctionsHost({
+      port: 0,
+      registrations: only('everySecond'),
+      env: { TICK_SCHEDULE: '* * * * * *' },
+      log: (level, message) => logs.push({ level, message }),
+      runShutdownHooksOnStop: false,
+    });
+    try {
+      await eventually('three invocations', () => ticks.length >= 3);
+    } finally {
+      await host.stop();
+    }
+    const [startup, scheduled] = ticks;
+    expect(startup!.isPastDue).toBe(false);
+    expect(startup!.schedule).toEqual({ adjustForDST: false });
+    for (const tick of ticks) {
+      for (const field of ['last', 'next', 'lastUpdated'] as const) {
+        expect(new Date(tick.scheduleStatus[field]).toISOString()).toBe(tick.scheduleStatus[field]);
+      }
+    }
+    // Scheduled occurrences fall on whole seconds and follow each other.
+    expect(scheduled!.scheduleStatus.next.endsWith('.000Z')).toBe(true);
+    expect(Date.parse(ticks[2]!.scheduleStatus.last)).toBeGreaterThanOrEqual(
+      Date.parse(ticks[1]!.scheduleStatus.last),
+    );
+    expect(logs.some((l) => l.level === 'error' && l.message.includes('tick failed on purpose'))).toBe(true);
+  });
+
+  it('fails to start, naming the problem, on a bad schedule or a missing setting', async () => {
+    await expect(
+      startFunctionsHost({ port: 0, registrations: only('badSchedule'), env: {} }),
+    ).rejects.toThrow(/hour field: 25 is outside 0-23/);
+    await expect(
+      startFunctionsHost({ port: 0, registrations: only('everySecond'), env: {} }),
+    ).rejects.toThrow(/app setting 'TICK_SCHEDULE'/);
+  });
+});
