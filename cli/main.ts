@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<Command>> = {
   schema: async () => (await import('./commands/schema')).command,
   offers: async () => (await import('./commands/offers')).command,
   coldstart: async () => (await import('./commands/coldstart')).command,
+  deadletter: async () => (await import('./commands/deadletter')).command,
   affinity: async () => (await import('./commands/affinity')).command,
   campaign: async () => (await import('./commands/campaign')).command,
 };

@@ -201,3 +201,52 @@ describe('aggregation under faults', () => {
     expect(await productViews('outage')).toBe(4);
   }, 120_000);
 });
+
+describe('feedback for offers outside the catalog', () => {
+  it('dead-letters an offer event whose offer is unknown, after checking a fresh catalog', async () => {
+    const loads: boolean[] = [];
+    const handler = createAggregateHandler({
+      store: new CosmosDocumentStore(database),
+      archive: archive(),
+      eventHubName: 'clickstream',
+      knownOffers: async (fresh) => {
+        loads.push(fresh);
+        return new Set(fresh ? ['known-offer', 'new-offer'] : ['known-offer']);
+      },
+    });
+    const at = new Date().toISOString();
+    const offerEvent = (offerId: string, i: number) => ({
+      type: 'offer_click',
+      userId: 'fan',
+      offerId,
+      decisionId: `d${i}`,
+      eventId: `oe-${offerId}-${i}`,
+      receivedAt: at,
+      timestamp: at,
+      schemaVersion: 1,
+    });
+    const messages = [offerEvent('known-offer', 1), offerEvent('new-offer', 2), offerEvent('made-up', 3)];
+    const context = new InvocationContext({
+      functionName: 'aggregate',
+      logHandler: () => undefined,
+      triggerMetadata: {
+        partitionContext: { PartitionId: '9', EventHubName: 'clickstream' },
+        sequenceNumberArray: messages.map(() => ++sequence),
+        enqueuedTimeUtcArray: messages.map(() => at),
+      },
+    });
+    const result = await handler(messages, context);
+    expect(loads).toEqual([false, true]);
+    expect(result).toMatchObject({ events: 2, deadLettered: 1 });
+    const names: string[] = [];
+    for await (const item of blob
+      .getContainerClient('deadletter')
+      .listBlobsFlat({ prefix: 'clickstream/9/' }))
+      names.push(item.name);
+    expect(names).toHaveLength(1);
+    const record = JSON.parse(
+      (await blob.getContainerClient('deadletter').getBlobClient(names[0]!).downloadToBuffer()).toString(),
+    ) as { reason: string };
+    expect(record.reason).toContain("offerId 'made-up'");
+  });
+});
