@@ -23,7 +23,8 @@ export interface ValueSpec {
   shape: Dimension[];
 }
 
-export type AttributeValue = number | string | number[] | string[] | { ints: number[] } | { floats: number[] };
+export type AttributeValue =
+  number | string | number[] | string[] | { ints: number[] } | { floats: number[] };
 
 export interface NodeSpec {
   op: string;
@@ -91,7 +92,10 @@ function attribute(name: string, value: AttributeValue): onnx.IAttributeProto {
 function initializer(spec: InitializerSpec): onnx.ITensorProto {
   const size = spec.dims.reduce((a, b) => a * b, 1);
   if (spec.float32) {
-    if (spec.float32.length !== size) throw new Error(`initializer ${spec.name}: ${spec.float32.length} values for dims ${spec.dims.join('x')}`);
+    if (spec.float32.length !== size)
+      throw new Error(
+        `initializer ${spec.name}: ${spec.float32.length} values for dims ${spec.dims.join('x')}`,
+      );
     const data = spec.float32 instanceof Float32Array ? spec.float32 : Float32Array.from(spec.float32);
     // raw_data keeps large weight matrices compact and fast to parse.
     return {
@@ -102,7 +106,10 @@ function initializer(spec: InitializerSpec): onnx.ITensorProto {
     };
   }
   if (spec.int64) {
-    if (spec.int64.length !== size) throw new Error(`initializer ${spec.name}: ${spec.int64.length} values for dims ${spec.dims.join('x')}`);
+    if (spec.int64.length !== size)
+      throw new Error(
+        `initializer ${spec.name}: ${spec.int64.length} values for dims ${spec.dims.join('x')}`,
+      );
     const data = BigInt64Array.from(spec.int64.map((v) => BigInt(v)));
     return {
       name: spec.name,

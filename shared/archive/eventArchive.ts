@@ -26,7 +26,13 @@ const pad = (n: number, width = 2) => String(n).padStart(width, '0');
  * redelivered batch overwrites its own blob; a batch redelivered with other boundaries writes an
  * overlapping blob, which readers drop by (partitionId, sequenceNumber).
  */
-export function archiveBlobName(eventHubName: string, partitionId: string, hour: Date, first: number, last: number): string {
+export function archiveBlobName(
+  eventHubName: string,
+  partitionId: string,
+  hour: Date,
+  first: number,
+  last: number,
+): string {
   return [
     eventHubName,
     partitionId,
@@ -38,7 +44,12 @@ export function archiveBlobName(eventHubName: string, partitionId: string, hour:
   ].join('/');
 }
 
-export function deadLetterBlobName(eventHubName: string, partitionId: string, enqueued: Date, sequenceNumber: number): string {
+export function deadLetterBlobName(
+  eventHubName: string,
+  partitionId: string,
+  enqueued: Date,
+  sequenceNumber: number,
+): string {
   return [
     eventHubName,
     partitionId,
@@ -67,9 +78,20 @@ export class BlobEventArchive implements EventArchive {
     for (const group of byHour.values()) {
       const first = group[0] as SequencedEvent;
       const last = group[group.length - 1] as SequencedEvent;
-      const name = archiveBlobName(eventHubName, first.partitionId, new Date(first.enqueuedTime), first.sequenceNumber, last.sequenceNumber);
+      const name = archiveBlobName(
+        eventHubName,
+        first.partitionId,
+        new Date(first.enqueuedTime),
+        first.sequenceNumber,
+        last.sequenceNumber,
+      );
       const lines = group.map((e) =>
-        JSON.stringify({ partitionId: e.partitionId, sequenceNumber: e.sequenceNumber, enqueuedTime: e.enqueuedTime, event: e.event } satisfies ArchivedEvent),
+        JSON.stringify({
+          partitionId: e.partitionId,
+          sequenceNumber: e.sequenceNumber,
+          enqueuedTime: e.enqueuedTime,
+          event: e.event,
+        } satisfies ArchivedEvent),
       );
       const body = gzipSync(lines.join('\n') + '\n');
       await withRetry(
@@ -87,7 +109,12 @@ export class BlobEventArchive implements EventArchive {
   async deadLetter(eventHubName: string, events: readonly UnprocessableEvent[]): Promise<string[]> {
     const names: string[] = [];
     for (const e of events) {
-      const name = deadLetterBlobName(eventHubName, e.partitionId, new Date(e.enqueuedTime), e.sequenceNumber);
+      const name = deadLetterBlobName(
+        eventHubName,
+        e.partitionId,
+        new Date(e.enqueuedTime),
+        e.sequenceNumber,
+      );
       const body = JSON.stringify({ ...e, eventHubName, deadLetteredAt: new Date().toISOString() }, null, 1);
       await withRetry(
         () =>

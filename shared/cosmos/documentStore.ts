@@ -6,7 +6,11 @@ export type UpdateOutcome = 'created' | 'replaced' | 'unchanged';
 
 /** Read-modify-write access to documents, under optimistic concurrency. */
 export interface DocumentStore {
-  read<T extends { id: string }>(container: CosmosContainerName, partitionKey: string, id: string): Promise<T | undefined>;
+  read<T extends { id: string }>(
+    container: CosmosContainerName,
+    partitionKey: string,
+    id: string,
+  ): Promise<T | undefined>;
   /**
    * Applies `update` to the current document (undefined when there is none) and writes the result only if
    * nobody wrote in between; otherwise reads again and re-applies. `update` returns undefined to write nothing.
@@ -19,7 +23,8 @@ export interface DocumentStore {
   ): Promise<UpdateOutcome>;
 }
 
-const statusOf = (error: unknown): number | undefined => (error as ErrorResponse | undefined)?.code as number | undefined;
+const statusOf = (error: unknown): number | undefined =>
+  (error as ErrorResponse | undefined)?.code as number | undefined;
 
 /** The Cosmos DB adapter: ETag If-Match replaces, create-on-missing, backoff on 429/5xx. */
 export class CosmosDocumentStore implements DocumentStore {
@@ -35,7 +40,11 @@ export class CosmosDocumentStore implements DocumentStore {
     return this.database.container(cosmosContainers[name].id);
   }
 
-  async read<T extends { id: string }>(name: CosmosContainerName, partitionKey: string, id: string): Promise<T | undefined> {
+  async read<T extends { id: string }>(
+    name: CosmosContainerName,
+    partitionKey: string,
+    id: string,
+  ): Promise<T | undefined> {
     const response = await withRetry(() => this.container(name).item(id, partitionKey).read<T>(), {
       ...defaultRetry,
       isTransient: isTransientStatus,
@@ -51,20 +60,29 @@ export class CosmosDocumentStore implements DocumentStore {
   ): Promise<UpdateOutcome> {
     const container = this.container(name);
     for (let attempt = 0; attempt < this.maxConflictRetries; attempt++) {
-      const { resource: current, etag } = await withRetry(() => container.item(id, partitionKey).read<T & { _etag?: string }>(), {
-        ...defaultRetry,
-        isTransient: isTransientStatus,
-      });
+      const { resource: current, etag } = await withRetry(
+        () => container.item(id, partitionKey).read<T & { _etag?: string }>(),
+        {
+          ...defaultRetry,
+          isTransient: isTransientStatus,
+        },
+      );
       const next = update(current ?? undefined);
       if (next === undefined) return 'unchanged';
       try {
         this.writeRequests += 1;
         if (current === undefined) {
-          await withRetry(() => container.items.create(next), { ...defaultRetry, isTransient: isTransientStatus });
+          await withRetry(() => container.items.create(next), {
+            ...defaultRetry,
+            isTransient: isTransientStatus,
+          });
           return 'created';
         }
         await withRetry(
-          () => container.item(id, partitionKey).replace(next, { accessCondition: { type: 'IfMatch', condition: etag ?? '' } }),
+          () =>
+            container
+              .item(id, partitionKey)
+              .replace(next, { accessCondition: { type: 'IfMatch', condition: etag ?? '' } }),
           { ...defaultRetry, isTransient: isTransientStatus },
         );
         return 'replaced';

@@ -62,7 +62,9 @@ const offerEvent = z.object({
 /** What a client may send. Unknown fields are dropped, not forwarded. */
 export const clientEventSchema = z.discriminatedUnion('type', [productEvent, offerEvent], {
   error: (issue) =>
-    issue.code === 'invalid_union' ? `unknown event type; expected one of ${eventTypes.join(', ')}` : undefined,
+    issue.code === 'invalid_union'
+      ? `unknown event type; expected one of ${eventTypes.join(', ')}`
+      : undefined,
 });
 export type ClientEvent = z.infer<typeof clientEventSchema>;
 
@@ -75,11 +77,18 @@ export type ClickstreamEvent = ClientEvent & {
   timestamp: string;
 };
 
-export const clickstreamEventSchema: z.ZodType<ClickstreamEvent> = z
-  .discriminatedUnion('type', [
-    productEvent.extend({ eventId: id(128), receivedAt: z.iso.datetime(), timestamp: z.iso.datetime({ offset: true }) }),
-    offerEvent.extend({ eventId: id(128), receivedAt: z.iso.datetime(), timestamp: z.iso.datetime({ offset: true }) }),
-  ]);
+export const clickstreamEventSchema: z.ZodType<ClickstreamEvent> = z.discriminatedUnion('type', [
+  productEvent.extend({
+    eventId: id(128),
+    receivedAt: z.iso.datetime(),
+    timestamp: z.iso.datetime({ offset: true }),
+  }),
+  offerEvent.extend({
+    eventId: id(128),
+    receivedAt: z.iso.datetime(),
+    timestamp: z.iso.datetime({ offset: true }),
+  }),
+]);
 
 export function isOfferEvent(event: ClickstreamEvent): event is ClickstreamEvent & { offerId: string } {
   return (offerEventTypes as readonly string[]).includes(event.type);

@@ -1,9 +1,4 @@
-import {
-  app,
-  EventHubFunctionOptions,
-  HttpFunctionOptions,
-  TimerFunctionOptions,
-} from '@azure/functions';
+import { app, EventHubFunctionOptions, HttpFunctionOptions, TimerFunctionOptions } from '@azure/functions';
 
 /**
  * Every function registers through here. Each call registers with the real Functions host (`app.*`)
@@ -50,7 +45,10 @@ export async function runShutdownHooks(): Promise<void> {
   const results = await Promise.allSettled(hooks.map((hook) => hook()));
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failures.length > 0) {
-    throw new AggregateError(failures.map((f) => f.reason as unknown), 'some clients failed to close');
+    throw new AggregateError(
+      failures.map((f) => f.reason as unknown),
+      'some clients failed to close',
+    );
   }
 }
 

@@ -27,7 +27,10 @@ export function isPreflight(request: HttpRequest): boolean {
   return request.method === 'OPTIONS' && request.headers.has('access-control-request-method');
 }
 
-export function preflightHeaders(request: HttpRequest, policy: CorsPolicy): Record<string, string> | undefined {
+export function preflightHeaders(
+  request: HttpRequest,
+  policy: CorsPolicy,
+): Record<string, string> | undefined {
   const base = corsHeaders(request, policy);
   if (!('access-control-allow-origin' in base)) return undefined;
   return {

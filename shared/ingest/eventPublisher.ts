@@ -51,9 +51,16 @@ export class EventHubsPublisher implements EventPublisher {
     events: readonly ClickstreamEvent[],
   ): Promise<Array<{ batch: EventDataBatch; indices: number[] }>> {
     const chunks: Array<{ batch: EventDataBatch; indices: number[] }> = [];
-    let current = { batch: await this.producer.createBatch({ partitionKey: userId }), indices: [] as number[] };
+    let current = {
+      batch: await this.producer.createBatch({ partitionKey: userId }),
+      indices: [] as number[],
+    };
     for (const index of indices) {
-      const eventData = { body: events[index], messageId: events[index]?.eventId, contentType: 'application/json' };
+      const eventData = {
+        body: events[index],
+        messageId: events[index]?.eventId,
+        contentType: 'application/json',
+      };
       if (current.batch.tryAdd(eventData)) {
         current.indices.push(index);
         continue;
@@ -61,7 +68,8 @@ export class EventHubsPublisher implements EventPublisher {
       if (current.indices.length === 0) throw new Error(`event ${index} is larger than an Event Hubs batch`);
       chunks.push(current);
       current = { batch: await this.producer.createBatch({ partitionKey: userId }), indices: [] };
-      if (!current.batch.tryAdd(eventData)) throw new Error(`event ${index} is larger than an Event Hubs batch`);
+      if (!current.batch.tryAdd(eventData))
+        throw new Error(`event ${index} is larger than an Event Hubs batch`);
       current.indices.push(index);
     }
     if (current.indices.length > 0) chunks.push(current);

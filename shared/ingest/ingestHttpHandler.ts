@@ -18,21 +18,31 @@ export function createIngestHandler(deps: IngestHandlerDependencies): HttpHandle
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     if (isPreflight(request)) {
       const headers = preflightHeaders(request, deps.cors);
-      return headers ? { status: 204, headers } : new HttpProblem('origin_not_allowed', 'origin not allowed').toResponse();
+      return headers
+        ? { status: 204, headers }
+        : new HttpProblem('origin_not_allowed', 'origin not allowed').toResponse();
     }
     const cors = corsHeaders(request, deps.cors);
     try {
       if (request.method !== 'POST') {
-        throw new HttpProblem('method_not_allowed', `${request.method} is not allowed; use POST`, undefined, undefined, {
-          allow: 'POST, OPTIONS',
-        });
+        throw new HttpProblem(
+          'method_not_allowed',
+          `${request.method} is not allowed; use POST`,
+          undefined,
+          undefined,
+          {
+            allow: 'POST, OPTIONS',
+          },
+        );
       }
       checkMediaType(request.headers.get('content-type'));
       checkDeclaredLength(request.headers.get('content-length'), deps.limits);
       const body = await request.text();
       const report = await ingestEvents(body, deps.limits, deps.publisher, now());
       if (report.status === 503) {
-        context.warn(`ingest: event hub refused ${report.results.length - report.accepted - report.rejected} events`);
+        context.warn(
+          `ingest: event hub refused ${report.results.length - report.accepted - report.rejected} events`,
+        );
         return { status: 503, headers: { ...cors, 'retry-after': '2' }, jsonBody: report };
       }
       if (report.rejected > 0) {

@@ -42,7 +42,11 @@ export function checkDeclaredLength(contentLength: string | null, limits: Ingest
   if (contentLength === null) return;
   const declared = Number(contentLength);
   if (Number.isFinite(declared) && declared > limits.maxBodyBytes) {
-    throw new HttpProblem('payload_too_large', `body is ${declared} bytes; the limit is ${limits.maxBodyBytes}`, '(body)');
+    throw new HttpProblem(
+      'payload_too_large',
+      `body is ${declared} bytes; the limit is ${limits.maxBodyBytes}`,
+      '(body)',
+    );
   }
 }
 
@@ -62,7 +66,10 @@ function checkTimestamp(event: ClientEvent, now: number): FieldError | undefined
   if (event.timestamp === undefined) return undefined;
   const at = Date.parse(event.timestamp);
   if (at > now + MAX_FUTURE_SKEW_MS) {
-    return { field: 'timestamp', message: `is more than ${MAX_FUTURE_SKEW_MS / 60000} minutes in the future` };
+    return {
+      field: 'timestamp',
+      message: `is more than ${MAX_FUTURE_SKEW_MS / 60000} minutes in the future`,
+    };
   }
   if (at < now - MAX_EVENT_AGE_MS) {
     return { field: 'timestamp', message: `is more than ${MAX_EVENT_AGE_MS / 86400000} days old` };
@@ -112,14 +119,18 @@ export function parseEvents(bodyText: string, limits: IngestLimits, now: Date): 
     }
     const skew = checkTimestamp(parsed.data, now.getTime());
     if (skew) {
-      result.rejected.push({ index, errors: [{ field: `${prefix}${prefix ? '.' : ''}${skew.field}`, message: skew.message }] });
+      result.rejected.push({
+        index,
+        errors: [{ field: `${prefix}${prefix ? '.' : ''}${skew.field}`, message: skew.message }],
+      });
       return;
     }
     const event: ClickstreamEvent = {
       ...parsed.data,
       eventId: assignEventId(parsed.data),
       receivedAt,
-      timestamp: parsed.data.timestamp !== undefined ? new Date(parsed.data.timestamp).toISOString() : receivedAt,
+      timestamp:
+        parsed.data.timestamp !== undefined ? new Date(parsed.data.timestamp).toISOString() : receivedAt,
     };
     result.events.push({ index, event });
   });

@@ -10,7 +10,11 @@ export interface RetryOptions {
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
 }
 
-export const defaultRetry: Omit<RetryOptions, 'isTransient'> = { attempts: 6, baseDelayMs: 100, maxDelayMs: 5000 };
+export const defaultRetry: Omit<RetryOptions, 'isTransient'> = {
+  attempts: 6,
+  baseDelayMs: 100,
+  maxDelayMs: 5000,
+};
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -29,11 +33,14 @@ export async function withRetry<T>(operation: () => Promise<T>, options: RetryOp
 
 /** Status codes of the Azure SDKs' RestError/ErrorResponse that are worth another try. */
 export function isTransientStatus(error: unknown): boolean {
-  const status = (error as { statusCode?: number; code?: number | string } | undefined)?.statusCode ??
+  const status =
+    (error as { statusCode?: number; code?: number | string } | undefined)?.statusCode ??
     (error as { code?: number | string } | undefined)?.code;
   if (typeof status === 'number') return status === 408 || status === 429 || status === 449 || status >= 500;
   if (typeof status === 'string') {
-    return ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'REQUEST_SEND_ERROR'].includes(status);
+    return ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'REQUEST_SEND_ERROR'].includes(
+      status,
+    );
   }
   return false;
 }

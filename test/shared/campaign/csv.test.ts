@@ -22,10 +22,16 @@ describe('parseCsv', () => {
   });
 
   it('names the file and line of a row with the wrong number of fields', () => {
-    expect(() => parseCsv('a,b\n1,2\n3\n', 'touches.csv')).toThrow("touches.csv, line 3: has 1 fields; the header has 2");
-    expect(() => parseCsv('a,b\n1,"2\n', 'touches.csv')).toThrow('touches.csv, line 2: unterminated quoted field');
+    expect(() => parseCsv('a,b\n1,2\n3\n', 'touches.csv')).toThrow(
+      'touches.csv, line 3: has 1 fields; the header has 2',
+    );
+    expect(() => parseCsv('a,b\n1,"2\n', 'touches.csv')).toThrow(
+      'touches.csv, line 2: unterminated quoted field',
+    );
     expect(() => parseCsv('', 'empty.csv')).toThrow('empty.csv, line 1: the file is empty');
-    expect(() => parseCsv('a,a\n', 'dup.csv')).toThrow("dup.csv, line 1, column 'a': the column name appears twice");
+    expect(() => parseCsv('a,a\n', 'dup.csv')).toThrow(
+      "dup.csv, line 1, column 'a': the column name appears twice",
+    );
   });
 
   it('honours a forced delimiter and a row limit', () => {

@@ -1,5 +1,5 @@
 import { CsvTable, parseCsv } from '../../../shared/campaign/csv';
-import { buildTouchFrame } from '../../../shared/campaign/dataset';
+import { buildTouchFrame, looksLikeIdentifier } from '../../../shared/campaign/dataset';
 import { encodeFrame, fitEncoding } from '../../../shared/campaign/encoding';
 
 const csv = (source: string, text: string): CsvTable => parseCsv(text, source);
@@ -43,9 +43,25 @@ describe('buildTouchFrame', () => {
     expect(frame.dimensions.timeOfDay).toEqual(['Morning', 'Evening', 'Afternoon']);
     expect(Array.from(frame.converted!)).toEqual([1, 0, 0]);
     const names = frame.features.map((f) => f.name);
-    expect(names).toEqual(expect.arrayContaining(['Age', 'Annual_Income', 'Highest_Education', 'Source', 'campaign.Category', 'product.Premium']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'Age',
+        'Annual_Income',
+        'Highest_Education',
+        'Source',
+        'campaign.Category',
+        'product.Premium',
+      ]),
+    );
     expect(names).not.toEqual(expect.arrayContaining(['Phone_No']));
-    for (const skipped of ['Lead_Id', 'Comm_Id', 'Time_Stamp', 'Campaign_Id', 'campaign.Product_Id', 'Channel']) {
+    for (const skipped of [
+      'Lead_Id',
+      'Comm_Id',
+      'Time_Stamp',
+      'Campaign_Id',
+      'campaign.Product_Id',
+      'Channel',
+    ]) {
       expect(names).not.toContain(skipped);
     }
     const income = frame.columns.get('Annual_Income')!;
@@ -66,7 +82,12 @@ describe('buildTouchFrame', () => {
     expect(frame.dimensions.dayOfWeek).toEqual(['mon', 'tue']);
     expect(frame.dimensions.timeOfDay).toBeUndefined();
     expect(Array.from(frame.converted!)).toEqual([0, 1]);
-    expect(frame.features.map((f) => `${f.name}:${f.kind}`)).toEqual(['age:numeric', 'job:categorical', 'month:categorical', 'pdays:numeric']);
+    expect(frame.features.map((f) => `${f.name}:${f.kind}`)).toEqual([
+      'age:numeric',
+      'job:categorical',
+      'month:categorical',
+      'pdays:numeric',
+    ]);
     expect(frame.leadIds).toEqual(['row-2', 'row-3']);
   });
 
@@ -74,7 +95,11 @@ describe('buildTouchFrame', () => {
     const touches = csv('t.csv', 'client,medium,outcome,zip\nA,email,true,98052\nB,sms,false,10001\n');
     const frame = buildTouchFrame(
       { touches },
-      { mapping: { leadId: 'client', channel: 'medium', converted: 'outcome' }, types: { zip: 'categorical' }, requireTarget: true },
+      {
+        mapping: { leadId: 'client', channel: 'medium', converted: 'outcome' },
+        types: { zip: 'categorical' },
+        requireTarget: true,
+      },
     );
     expect(frame.leadIds).toEqual(['A', 'B']);
     expect(frame.features).toEqual([{ name: 'zip', source: 'touch', column: 'zip', kind: 'categorical' }]);
@@ -90,16 +115,21 @@ describe('buildTouchFrame', () => {
       "touches.csv, line 3, column 'Converted': 'maybe' is not an outcome",
     );
     const unknownLead = csv('touches.csv', 'Lead_Id,Channel,Converted\nL1,Email,1\nL9,SMS,0\n');
-    expect(() => buildTouchFrame({ touches: unknownLead, leads: leadDemography }, { mapping: {}, requireTarget: true })).toThrow(
+    expect(() =>
+      buildTouchFrame({ touches: unknownLead, leads: leadDemography }, { mapping: {}, requireTarget: true }),
+    ).toThrow(
       "touches.csv, line 3, column 'Lead_Id': lead 'L9' appears in no lead file (Lead_Demography.csv)",
     );
     const wrongType = csv('touches.csv', 'Lead_Id,Channel,Converted,Spend\nL1,Email,1,12.5\nL2,SMS,0,lots\n');
     expect(() =>
-      buildTouchFrame({ touches: wrongType }, { mapping: {}, requireTarget: true, types: { Spend: 'numeric' } }),
+      buildTouchFrame(
+        { touches: wrongType },
+        { mapping: {}, requireTarget: true, types: { Spend: 'numeric' } },
+      ),
     ).toThrow("touches.csv, line 3, column 'Spend': 'lots' is not a number");
-    expect(() => buildTouchFrame({ touches: wrongType }, { mapping: { channel: 'Medium' }, requireTarget: true })).toThrow(
-      "touches.csv, line 1, column 'Medium': missing required column",
-    );
+    expect(() =>
+      buildTouchFrame({ touches: wrongType }, { mapping: { channel: 'Medium' }, requireTarget: true }),
+    ).toThrow("touches.csv, line 1, column 'Medium': missing required column");
   });
 });
 
@@ -107,7 +137,10 @@ describe('encoding', () => {
   const training = csv(
     'train.csv',
     'Lead_Id,Channel,Converted,Segment,Spend\n' +
-      Array.from({ length: 40 }, (_, i) => `L${i},${i % 2 ? 'Email' : 'SMS'},${i % 4 === 0 ? 1 : 0},${i % 3 ? 'a' : 'b'},${i}`).join('\n') +
+      Array.from(
+        { length: 40 },
+        (_, i) => `L${i},${i % 2 ? 'Email' : 'SMS'},${i % 4 === 0 ? 1 : 0},${i % 3 ? 'a' : 'b'},${i}`,
+      ).join('\n') +
       '\nL99,SMS,0,rare,\n',
   );
   const frame = buildTouchFrame({ touches: training }, { mapping: {}, requireTarget: true });
@@ -118,7 +151,10 @@ describe('encoding', () => {
     if (segment.kind !== 'categorical') throw new Error('Segment should be categorical');
     expect(Object.keys(segment.codes).sort()).toEqual(['a', 'b']);
     const scoring = csv('score.csv', 'Lead_Id,Channel,Segment,Spend\nX,Email,never-seen,\nY,SMS,rare,3\n');
-    const scored = buildTouchFrame({ touches: scoring }, { mapping: {}, requireTarget: false, features: spec.features });
+    const scored = buildTouchFrame(
+      { touches: scoring },
+      { mapping: {}, requireTarget: false, features: spec.features },
+    );
     const matrix = encodeFrame(spec, scored);
     const width = spec.inputs.length;
     const segmentColumn = spec.inputs.findIndex((i) => i.name === 'Segment');
@@ -129,7 +165,22 @@ describe('encoding', () => {
 
   it('refuses a channel that training never saw, naming the line', () => {
     const scoring = csv('score.csv', 'Lead_Id,Channel,Segment,Spend\nX,Email,a,1\nY,Fax,a,2\n');
-    const scored = buildTouchFrame({ touches: scoring }, { mapping: {}, requireTarget: false, features: spec.features });
-    expect(() => encodeFrame(spec, scored)).toThrow("score.csv, line 3, column 'channel': channel 'Fax' was never seen in training");
+    const scored = buildTouchFrame(
+      { touches: scoring },
+      { mapping: {}, requireTarget: false, features: spec.features },
+    );
+    expect(() => encodeFrame(spec, scored)).toThrow(
+      "score.csv, line 3, column 'channel': channel 'Fax' was never seen in training",
+    );
+  });
+});
+
+describe('looksLikeIdentifier', () => {
+  it('recognises id and phone columns but not words that end in "id"', () => {
+    for (const name of ['Comm_Id', 'lead id', 'customerId', 'ID', 'Phone_No', 'email_address']) {
+      expect(looksLikeIdentifier(name)).toBe(true);
+    }
+    for (const name of ['paid', 'Valid', 'humid_days', 'Age', 'Channel'])
+      expect(looksLikeIdentifier(name)).toBe(false);
   });
 });

@@ -2,7 +2,11 @@ import { AddressInfo } from 'node:net';
 import { Server } from 'node:http';
 import { CosmosClient, Database } from '@azure/cosmos';
 import { runCampaignBatch } from '../../../shared/campaign/batch';
-import { CampaignPlanDocument, CosmosCampaignPlanStore, planDocumentId } from '../../../shared/campaign/planStore';
+import {
+  CampaignPlanDocument,
+  CosmosCampaignPlanStore,
+  planDocumentId,
+} from '../../../shared/campaign/planStore';
 import { PlanLead } from '../../../shared/campaign/planner';
 import { leadsFromTables } from '../../../shared/campaign/planInput';
 import { CampaignScorer } from '../../../shared/campaign/scorer';
@@ -43,12 +47,19 @@ describe('CosmosCampaignPlanStore and runCampaignBatch on a local Cosmos DB serv
   });
 
   const readAll = async () =>
-    (await database.container(containerName).items.query<CampaignPlanDocument>('SELECT * FROM c').fetchAll()).resources;
+    (await database.container(containerName).items.query<CampaignPlanDocument>('SELECT * FROM c').fetchAll())
+      .resources;
 
   it('writes one document per lead and run; rerunning the run overwrites instead of duplicating', async () => {
     const store = new CosmosCampaignPlanStore(database, containerName);
     const first = await runCampaignBatch({ scorer, leads, store, runId: '2026-01-05' });
-    expect(first).toMatchObject({ runId: '2026-01-05', leads: 100, planned: 100, unplanned: 0, modelVersion: scorer.manifest.version });
+    expect(first).toMatchObject({
+      runId: '2026-01-05',
+      leads: 100,
+      planned: 100,
+      unplanned: 0,
+      modelVersion: scorer.manifest.version,
+    });
     const again = await runCampaignBatch({ scorer, leads, store, runId: '2026-01-05' });
     expect(again.planned).toBe(100);
     let documents = await readAll();
@@ -66,10 +77,14 @@ describe('CosmosCampaignPlanStore and runCampaignBatch on a local Cosmos DB serv
 
   it('writes nothing when any lead is invalid', async () => {
     const store = new CosmosCampaignPlanStore(database, containerName);
-    const bad: PlanLead = { leadId: 'broken', attributes: { Age: 'not a number' }, origin: { source: 'leads.csv', line: 9 } };
-    await expect(runCampaignBatch({ scorer, leads: [...leads.slice(0, 5), bad], store, runId: '2026-02-01' })).rejects.toThrow(
-      "leads.csv, line 9, column 'Age': 'not a number' is not a number",
-    );
+    const bad: PlanLead = {
+      leadId: 'broken',
+      attributes: { Age: 'not a number' },
+      origin: { source: 'leads.csv', line: 9 },
+    };
+    await expect(
+      runCampaignBatch({ scorer, leads: [...leads.slice(0, 5), bad], store, runId: '2026-02-01' }),
+    ).rejects.toThrow("leads.csv, line 9, column 'Age': 'not a number' is not a number");
     const documents = await readAll();
     expect(documents.filter((d) => d.runId === '2026-02-01')).toHaveLength(0);
   });

@@ -43,43 +43,67 @@ describe('CampaignPlanner', () => {
     const plans = await planner.plan(leads);
     for (const plan of plans) {
       expect(['Cold Calling', 'SMS']).toContain(plan.best!.channel);
-      expect(plan.best!.channel === 'Cold Calling' && ['Saturday', 'Sunday'].includes(plan.best!.dayOfWeek!)).toBe(false);
+      expect(
+        plan.best!.channel === 'Cold Calling' && ['Saturday', 'Sunday'].includes(plan.best!.dayOfWeek!),
+      ).toBe(false);
     }
   });
 
   it('respects capacity per channel and day, giving the slots to the most promising leads first', async () => {
     const unconstrained = await new CampaignPlanner(scorer).plan(leads);
-    const emailWednesday = unconstrained.filter((p) => p.best!.channel === 'Email' && p.best!.dayOfWeek === 'Wednesday');
+    const emailWednesday = unconstrained.filter(
+      (p) => p.best!.channel === 'Email' && p.best!.dayOfWeek === 'Wednesday',
+    );
     expect(emailWednesday.length).toBeGreaterThan(10);
-    const planner = new CampaignPlanner(scorer, { capacity: [{ channel: 'Email', dayOfWeek: 'Wednesday', limit: 10 }] });
+    const planner = new CampaignPlanner(scorer, {
+      capacity: [{ channel: 'Email', dayOfWeek: 'Wednesday', limit: 10 }],
+    });
     const plans = await planner.plan(leads);
     const assigned = plans.filter((p) => p.best!.channel === 'Email' && p.best!.dayOfWeek === 'Wednesday');
     expect(assigned).toHaveLength(10);
     const top10 = [...emailWednesday].sort((a, b) => b.best!.probability - a.best!.probability).slice(0, 10);
     expect(assigned.map((p) => p.leadId).sort()).toEqual(top10.map((p) => p.leadId).sort());
-    const none = await new CampaignPlanner(scorer, { allowed: { channel: ['Email'], dayOfWeek: ['Wednesday'] }, capacity: [{ channel: 'Email', limit: 1 }] }).plan(leads.slice(0, 2));
+    const none = await new CampaignPlanner(scorer, {
+      allowed: { channel: ['Email'], dayOfWeek: ['Wednesday'] },
+      capacity: [{ channel: 'Email', limit: 1 }],
+    }).plan(leads.slice(0, 2));
     expect(none.filter((p) => p.best === null)).toHaveLength(1);
     expect(none.find((p) => p.best === null)!.reason).toBe('every allowed combination is at capacity');
   });
 
   it('refuses values training never saw and attributes of the wrong type, naming them', async () => {
-    expect(() => new CampaignPlanner(scorer, { allowed: { channel: ['Fax'] } })).toThrow("channel 'Fax' was never seen in training");
+    expect(() => new CampaignPlanner(scorer, { allowed: { channel: ['Fax'] } })).toThrow(
+      "channel 'Fax' was never seen in training",
+    );
     const planner = new CampaignPlanner(scorer);
-    await expect(planner.plan([{ ...leads[0]!, last: { channel: 'Pigeon', dayOfWeek: 'Monday', timeOfDay: 'Morning' } }])).rejects.toThrow(
-      "column 'last.channel': channel 'Pigeon' was never seen in training",
-    );
-    await expect(planner.plan([{ leadId: 'X', attributes: { Age: 'old' }, origin: { source: 'leads.csv', line: 7 } }])).rejects.toThrow(
-      "leads.csv, line 7, column 'Age': 'old' is not a number",
-    );
+    await expect(
+      planner.plan([
+        { ...leads[0]!, last: { channel: 'Pigeon', dayOfWeek: 'Monday', timeOfDay: 'Morning' } },
+      ]),
+    ).rejects.toThrow("column 'last.channel': channel 'Pigeon' was never seen in training");
+    await expect(
+      planner.plan([{ leadId: 'X', attributes: { Age: 'old' }, origin: { source: 'leads.csv', line: 7 } }]),
+    ).rejects.toThrow("leads.csv, line 7, column 'Age': 'old' is not a number");
   });
 
   it('takes the last combination and touch features from the touch history, and refuses unknown leads', () => {
     const manifest = scorer.manifest;
-    const leadsTable = parseCsv('Lead_Id,Age,Annual_Income,Segment,Region,Credit_Score\nA,30,50000,professional,North,700\n', 'leads.csv');
-    const touches = parseCsv('Lead_Id,Channel,Day_Of_Week,Time_Of_Day,Timestamp\nA,SMS,Friday,Evening,2025-02-01\nA,Email,Monday,Morning,2025-01-01\n', 'touches.csv');
+    const leadsTable = parseCsv(
+      'Lead_Id,Age,Annual_Income,Segment,Region,Credit_Score\nA,30,50000,professional,North,700\n',
+      'leads.csv',
+    );
+    const touches = parseCsv(
+      'Lead_Id,Channel,Day_Of_Week,Time_Of_Day,Timestamp\nA,SMS,Friday,Evening,2025-02-01\nA,Email,Monday,Morning,2025-01-01\n',
+      'touches.csv',
+    );
     const [lead] = leadsFromTables(manifest, leadsTable, touches);
     expect(lead!.last).toEqual({ channel: 'SMS', dayOfWeek: 'Friday', timeOfDay: 'Evening' });
-    const stranger = parseCsv('Lead_Id,Channel,Day_Of_Week,Time_Of_Day\nB,SMS,Friday,Evening\n', 'touches.csv');
-    expect(() => leadsFromTables(manifest, leadsTable, stranger)).toThrow("touches.csv, line 2, column 'Lead_Id': lead 'B' appears in no leads file");
+    const stranger = parseCsv(
+      'Lead_Id,Channel,Day_Of_Week,Time_Of_Day\nB,SMS,Friday,Evening\n',
+      'touches.csv',
+    );
+    expect(() => leadsFromTables(manifest, leadsTable, stranger)).toThrow(
+      "touches.csv, line 2, column 'Lead_Id': lead 'B' appears in no leads file",
+    );
   });
 });

@@ -1,0 +1,195 @@
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { FunctionsHost, loadFunctionModules, startFunctionsHost } from '../local/host';
+import { startLocalStack } from '../local/stack';
+import { getSettings } from '../shared/config/settings';
+import { listRegistrations } from '../shared/hosting/registry';
+import { provisionResources } from '../shared/runtime/provisioning';
+import { LoadResult, runLoad } from './support/loadGenerator';
+import { formatTable, ratio, round, summarize, writeResults } from './support/stats';
+
+/**
+ * bench:ingest — POST /api/events through the local Functions host (ingest function only, Event Hubs
+ * emulator behind it) against a bare node:http server that only reads the body and answers 202: the
+ * ceiling of HTTP on this machine. Same run, same load generator, same request bodies.
+ */
+
+const CONCURRENCY = 32;
+const WARMUP_MS = 1_000;
+const DURATION_MS = 5_000;
+const BATCH_SIZE = 100;
+const DISTINCT_BODIES = 64;
+
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+/** `usersPerRequest` 1 is a browser's beacon (one visitor); 100 is a server forwarding many visitors. */
+function event(i: number, userId: string, now: string): Record<string, unknown> {
+  return {
+    type: i % 10 === 0 ? 'product_click' : 'product_view',
+    userId,
+    sessionId: `bench-session-${i % 331}`,
+    productId: `p-${i % 1000}`,
+    category: `category-${i % 20}`,
+    page: `/products/p-${i % 1000}`,
+    device: 'desktop',
+    timestamp: now,
+  };
+}
+
+function bodies(eventsPerRequest: number, usersPerRequest: number): string[] {
+  const now = new Date().toISOString();
+  return Array.from({ length: DISTINCT_BODIES }, (_, b) => {
+    const events = Array.from({ length: eventsPerRequest }, (_, i) =>
+      event(b * eventsPerRequest + i, `bench-user-${b}-${i % usersPerRequest}`, now),
+    );
+    return JSON.stringify(eventsPerRequest === 1 ? events[0] : events);
+  });
+}
+
+async function startBareServer(): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(202, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/events`, server };
+}
+
+interface Scenario {
+  name: string;
+  eventsPerRequest: number;
+  usersPerRequest: number;
+  result: LoadResult;
+}
+
+async function measure(
+  name: string,
+  url: string,
+  eventsPerRequest: number,
+  usersPerRequest = 1,
+): Promise<Scenario> {
+  progress(`  ${name}: ${WARMUP_MS} ms warm-up, ${DURATION_MS} ms measured, concurrency ${CONCURRENCY}`);
+  const result = await runLoad({
+    url,
+    bodies: bodies(eventsPerRequest, usersPerRequest),
+    concurrency: CONCURRENCY,
+    warmupMs: WARMUP_MS,
+    durationMs: DURATION_MS,
+  });
+  const accepted = result.statuses['202'] ?? 0;
+  if (accepted !== result.requests) {
+    throw new Error(`${name}: not every request was accepted: ${JSON.stringify(result.statuses)}`);
+  }
+  return { name, eventsPerRequest, usersPerRequest, result };
+}
+
+async function main(): Promise<void> {
+  progress('bench:ingest: starting the local stack');
+  const stack = await startLocalStack({
+    env: { PATH: process.env.PATH, EVENTHUB_NAME: 'clickstream' },
+    partitionCount: 4,
+  });
+  Object.assign(process.env, stack.settings);
+  let host: FunctionsHost | undefined;
+  let bare: Server | undefined;
+  try {
+    await provisionResources(getSettings());
+    const warn = console.warn;
+    console.warn = () => undefined; // @azure/functions' "test mode" notice at each registration
+    loadFunctionModules(join(__dirname, '..', 'functions'));
+    console.warn = warn;
+    host = await startFunctionsHost({
+      port: 0,
+      registrations: listRegistrations().filter((r) => r.name === 'ingest'),
+      enableNonHttpTriggers: false,
+      log: () => undefined,
+    });
+    const barePair = await startBareServer();
+    bare = barePair.server;
+    const ingestUrl = `${host.url}/api/events`;
+
+    // Alternate bare and ingest so drift on a shared machine hits both alike.
+    const bareSingle = await measure('bare single', barePair.url, 1);
+    const ingestSingle = await measure('ingest single', ingestUrl, 1);
+    const bareBatch = await measure('bare batch100', barePair.url, BATCH_SIZE);
+    const ingestBatch = await measure('ingest batch100', ingestUrl, BATCH_SIZE);
+    const ingestMixed = await measure('ingest batch100, 100 users', ingestUrl, BATCH_SIZE, BATCH_SIZE);
+
+    const figures = (s: Scenario) => {
+      const rps = s.result.requests / (s.result.elapsedMs / 1000);
+      const latency = summarize(s.result.latenciesMs);
+      return { rps, eventsPerS: rps * s.eventsPerRequest, latency };
+    };
+    const bs = figures(bareSingle);
+    const is = figures(ingestSingle);
+    const bb = figures(bareBatch);
+    const ib = figures(ingestBatch);
+    const im = figures(ingestMixed);
+
+    const rows = [
+      ['bare single (floor)', bs, bs],
+      ['ingest single', is, bs],
+      ['bare batch100 (floor)', bb, bb],
+      ['ingest batch100, 1 user', ib, bb],
+      ['ingest batch100, 100 users', im, bb],
+    ] as const;
+    process.stdout.write(
+      `${formatTable(
+        ['scenario', 'requests/s', 'events/s', 'p50 ms', 'p99 ms', 'rps × bare'],
+        rows.map(([name, f, floor]) => [
+          name,
+          f.rps,
+          f.eventsPerS,
+          f.latency.p50,
+          f.latency.p99,
+          `${ratio(f.rps, floor.rps).toFixed(2)}×`,
+        ]),
+      )}\n`,
+    );
+    const ratioSingle = ratio(is.rps, bs.rps);
+    process.stdout.write(
+      `ingest.single.ratio_vs_bare = ${ratioSingle.toFixed(2)} (goal ≥ 0.5: ${ratioSingle >= 0.5 ? 'met' : 'NOT met'})\n`,
+    );
+
+    const results = {
+      'ingest.single.ratio_vs_bare': round(ratioSingle, 3),
+      'ingest.single.rps': round(is.rps, 0),
+      'ingest.single.p50_ms': round(is.latency.p50),
+      'ingest.single.p99_ms': round(is.latency.p99),
+      'ingest.batch100.rps': round(ib.rps, 0),
+      'ingest.batch100.events_per_s': round(ib.eventsPerS, 0),
+      'ingest.batch100.p50_ms': round(ib.latency.p50),
+      'ingest.batch100.p99_ms': round(ib.latency.p99),
+      'ingest.batch100.ratio_vs_bare': round(ratio(ib.rps, bb.rps), 3),
+      'ingest.batch100_mixed_users.events_per_s': round(im.eventsPerS, 0),
+      'ingest.batch100_mixed_users.p99_ms': round(im.latency.p99),
+      'bare.single.rps': round(bs.rps, 0),
+      'bare.single.p50_ms': round(bs.latency.p50),
+      'bare.single.p99_ms': round(bs.latency.p99),
+      'bare.batch100.rps': round(bb.rps, 0),
+      'bare.batch100.p99_ms': round(bb.latency.p99),
+      concurrency: CONCURRENCY,
+      warmup_ms: WARMUP_MS,
+      duration_ms: DURATION_MS,
+      node: process.version,
+    };
+    progress(`wrote ${writeResults('ingest', results)}`);
+  } finally {
+    if (bare) await new Promise<void>((resolve) => bare?.close(() => resolve()));
+    bare?.closeAllConnections();
+    await host?.stop();
+    await stack.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bench:ingest failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exitCode = 1;
+});

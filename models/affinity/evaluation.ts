@@ -1,0 +1,98 @@
+import { OfflineMetrics } from '../../shared/affinity/bundle';
+import { Weighting } from './ease';
+import { popularityScorer, sarScorer } from './baselines';
+import { Interaction } from './interactions';
+import { buildInteractionMatrix } from './interactionMatrix';
+import { rankingMetrics, recommendFromScores, splitPerUser, TRAIN_RATIO } from './protocol';
+import { AffinityTrainingOptions, evaluateEaseOnSplit, resolveTrainingOptions } from './train';
+
+export interface AffinityEvaluation {
+  protocol: {
+    split: string;
+    k: number;
+    seed: number;
+    users: number;
+    items: number;
+    interactions: number;
+    trainPairs: number;
+    testPairs: number;
+  };
+  model: OfflineMetrics & { algorithm: string; lambda: number; weighting: Weighting; seconds: number };
+  baselines: {
+    popularity: OfflineMetrics & { seconds: number };
+    sar: OfflineMetrics & { similarity: string; seconds: number };
+  };
+}
+
+/**
+ * Runs the Recommenders protocol once: one seeded per-user 75/25 split, then the model (trained on the
+ * 75 %, scored through its ONNX export) and the baselines judged on the same 25 %.
+ */
+export async function evaluateAffinity(
+  interactions: readonly Interaction[],
+  options: AffinityTrainingOptions = {},
+): Promise<AffinityEvaluation> {
+  const resolved = resolveTrainingOptions(options);
+  const report = options.onProgress;
+  const matrix = buildInteractionMatrix(interactions);
+  const split = splitPerUser(matrix, resolved.seed);
+  const itemCount = matrix.itemIds.length;
+  const pairs = (rows: typeof split.train) => rows.reduce((sum, row) => sum + row.items.length, 0);
+  report?.(
+    `split ${pairs(split.train)} train / ${pairs(split.test)} test pairs over ${matrix.userIds.length} users`,
+  );
+
+  const timed = async <T>(work: () => T | Promise<T>): Promise<[T, number]> => {
+    const started = process.hrtime.bigint();
+    const result = await work();
+    return [result, Math.round(Number(process.hrtime.bigint() - started) / 1e6) / 1e3];
+  };
+  const [popularity, popularitySeconds] = await timed(() =>
+    rankingMetrics(
+      recommendFromScores(split.train, split.test, resolved.k, popularityScorer(split.train, itemCount)),
+      split.test,
+      resolved.k,
+    ),
+  );
+  report?.(`popularity: nDCG@${resolved.k} ${popularity.ndcgAtK}`);
+  const [sar, sarSeconds] = await timed(() =>
+    rankingMetrics(
+      recommendFromScores(
+        split.train,
+        split.test,
+        resolved.k,
+        sarScorer(split.train, itemCount, resolved.maxItems),
+      ),
+      split.test,
+      resolved.k,
+    ),
+  );
+  report?.(`sar: nDCG@${resolved.k} ${sar.ndcgAtK}`);
+  const [{ metrics: model, fit }, modelSeconds] = await timed(() =>
+    evaluateEaseOnSplit(matrix, split.train, split.test, resolved, report),
+  );
+  report?.(`ease: nDCG@${resolved.k} ${model.ndcgAtK}`);
+  return {
+    protocol: {
+      split: `per-user random ${TRAIN_RATIO * 100}/${100 - TRAIN_RATIO * 100}, training items excluded`,
+      k: resolved.k,
+      seed: resolved.seed,
+      users: matrix.userIds.length,
+      items: itemCount,
+      interactions: matrix.interactions,
+      trainPairs: pairs(split.train),
+      testPairs: pairs(split.test),
+    },
+    model: {
+      algorithm: 'ease',
+      lambda: fit.lambda,
+      weighting: fit.weighting,
+      ...model,
+      seconds: modelSeconds,
+    },
+    baselines: {
+      popularity: { ...popularity, seconds: popularitySeconds },
+      sar: { similarity: 'jaccard', ...sar, seconds: sarSeconds },
+    },
+  };
+}

@@ -1,0 +1,290 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  BUNDLE_FORMAT,
+  BUNDLE_FORMAT_VERSION,
+  BundleFiles,
+  BundleManifest,
+  bundleFileNames,
+  ColdStartScores,
+  OfflineMetrics,
+  sha256,
+  versionSchema,
+} from '../../shared/affinity/bundle';
+import { loadAffinityModelFromFiles } from '../../shared/affinity/affinityModel';
+import { computeColdStartScores } from './coldStart';
+import { EaseModel, trainEase, Weighting } from './ease';
+import { Interaction } from './interactions';
+import { buildInteractionMatrix, InteractionMatrix, UserRow } from './interactionMatrix';
+import { exportEaseToOnnx } from './onnxExport';
+import { rankingMetrics, recommendWithModel, splitPerUser } from './protocol';
+import { searchLambda } from './lambdaSearch';
+
+export interface AffinityTrainingOptions {
+  /** EASE regularisation λ, or 'auto' (default) to choose it on an inner validation split. */
+  lambda?: number | 'auto';
+  /** Largest catalog the dense model keeps (most popular items first). */
+  maxItems?: number;
+  /** How interaction weights enter the model, or 'auto' (default) to choose binary or log1p with λ. */
+  weighting?: Weighting | 'auto';
+  /** Longest history a scoring call uses. */
+  maxHistory?: number;
+  /** Items per cold-start list. */
+  coldStartSize?: number;
+  /** Bundle version; by default the training time and a digest of the model. */
+  version?: string;
+  /** Held-out evaluation whose metrics go into the manifest (and decide promotion); on by default. */
+  evaluate?: boolean;
+  k?: number;
+  seed?: number;
+  /** Progress lines for stderr. */
+  onProgress?: (message: string) => void;
+  now?: () => Date;
+}
+
+export const defaultTrainingOptions = {
+  lambda: 'auto' as number | 'auto',
+  maxItems: 5000,
+  weighting: 'auto' as Weighting | 'auto',
+  maxHistory: 500,
+  coldStartSize: 100,
+  k: 10,
+  seed: 42,
+};
+
+export type ResolvedTrainingOptions = typeof defaultTrainingOptions;
+
+export function resolveTrainingOptions(options: AffinityTrainingOptions): ResolvedTrainingOptions {
+  return {
+    lambda: options.lambda ?? defaultTrainingOptions.lambda,
+    maxItems: options.maxItems ?? defaultTrainingOptions.maxItems,
+    weighting: options.weighting ?? defaultTrainingOptions.weighting,
+    maxHistory: options.maxHistory ?? defaultTrainingOptions.maxHistory,
+    coldStartSize: options.coldStartSize ?? defaultTrainingOptions.coldStartSize,
+    k: options.k ?? defaultTrainingOptions.k,
+    seed: options.seed ?? defaultTrainingOptions.seed,
+  };
+}
+
+export interface AffinityBundle {
+  manifest: BundleManifest;
+  files: BundleFiles;
+}
+
+function progressReporter(onProgress: ((message: string) => void) | undefined, label: string) {
+  if (!onProgress) return undefined;
+  const started = Date.now();
+  let lastReport = 0;
+  return (stage: string, done: number, total: number): void => {
+    const now = Date.now();
+    if (done < total && now - lastReport < 1000) return;
+    lastReport = now;
+    const elapsed = (now - started) / 1000;
+    const left = done > 0 ? (elapsed * (total - done)) / done : 0;
+    onProgress(
+      `${label}: ${stage} ${done}/${total} (${elapsed.toFixed(1)} s, about ${left.toFixed(0)} s left in this stage)`,
+    );
+  };
+}
+
+function encodeJson(value: unknown): Uint8Array {
+  return Buffer.from(JSON.stringify(value), 'utf8');
+}
+
+function toIso(epochMs: number | undefined): string | null {
+  return epochMs === undefined ? null : new Date(epochMs).toISOString();
+}
+
+/** Hyperparameters fixed for one fit. */
+type FitOptions = ResolvedTrainingOptions & { lambda: number; weighting: Weighting };
+
+/**
+ * Resolves 'auto' λ and weighting on the rows alone (inner validation split, see lambdaSearch.ts):
+ * with weighting 'auto', binary and log1p weights each get a λ search and the better validation
+ * nDCG wins (ratings and event types carry signal on some data, only noise on other).
+ */
+function resolveHyperparameters(
+  rows: readonly UserRow[],
+  itemCount: number,
+  options: ResolvedTrainingOptions,
+  onProgress?: (message: string) => void,
+): FitOptions {
+  const lambda = options.lambda;
+  const weightings: Weighting[] = options.weighting === 'auto' ? ['binary', 'log1p'] : [options.weighting];
+  if (lambda !== 'auto' && weightings.length === 1) return { ...options, lambda, weighting: weightings[0]! };
+  let best: { lambda: number; weighting: Weighting; ndcg: number } | undefined;
+  for (const weighting of weightings) {
+    const search = searchLambda(rows, itemCount, {
+      ...options,
+      weighting,
+      onProgress,
+      ...(lambda === 'auto' ? {} : { candidates: [lambda] }),
+    });
+    const ndcg = Math.max(...search.tried.map((t) => t.ndcgAtK));
+    if (best === undefined || ndcg > best.ndcg) best = { lambda: search.lambda, weighting, ndcg };
+  }
+  onProgress?.(`search chose λ=${best!.lambda}, ${best!.weighting} weighting`);
+  return { ...options, lambda: best!.lambda, weighting: best!.weighting };
+}
+
+/**
+ * Trains EASE on the training rows (choosing λ on them when 'auto') and evaluates its ONNX export on
+ * the test rows, through the serving code path.
+ */
+export async function evaluateEaseOnSplit(
+  matrix: InteractionMatrix,
+  train: readonly UserRow[],
+  test: readonly UserRow[],
+  options: ResolvedTrainingOptions,
+  onProgress?: (message: string) => void,
+): Promise<{ metrics: OfflineMetrics; fit: FitOptions }> {
+  const fixed = resolveHyperparameters(train, matrix.itemIds.length, options, onProgress);
+  const model = trainEase(
+    train,
+    matrix.itemIds.length,
+    fixed,
+    progressReporter(onProgress, 'evaluation model'),
+  );
+  const itemIds = Array.from(model.catalog, (item) => matrix.itemIds[item]!);
+  const files = assembleBundle(
+    model,
+    itemIds,
+    { global: [], byContext: {} },
+    matrix,
+    null,
+    fixed,
+    'holdout',
+    new Date(),
+  );
+  const served = await loadAffinityModelFromFiles(files.files);
+  try {
+    const lists = await recommendWithModel(served, matrix.itemIds, train, test, options.k);
+    return { metrics: rankingMetrics(lists, test, options.k), fit: fixed };
+  } finally {
+    await served.close();
+  }
+}
+
+function assembleBundle(
+  model: EaseModel,
+  itemIds: string[],
+  coldStart: ColdStartScores,
+  matrix: InteractionMatrix,
+  metrics: OfflineMetrics | null,
+  options: FitOptions,
+  version: string | undefined,
+  createdAt: Date,
+): AffinityBundle {
+  const n = itemIds.length;
+  const onnx = exportEaseToOnnx(model.weights, n, options.weighting, {
+    algorithm: 'ease',
+    lambda: String(options.lambda),
+    weighting: options.weighting,
+  });
+  const items = encodeJson(itemIds);
+  const coldStartBytes = encodeJson(coldStart);
+  const stamp = createdAt
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  const resolvedVersion = version ?? `${stamp}-${sha256(onnx).slice(0, 8)}`;
+  const manifest: BundleManifest = {
+    format: BUNDLE_FORMAT,
+    formatVersion: BUNDLE_FORMAT_VERSION,
+    version: versionSchema.parse(resolvedVersion),
+    createdAt: createdAt.toISOString(),
+    algorithm: 'ease',
+    weighting: options.weighting,
+    itemCount: n,
+    maxHistory: options.maxHistory,
+    parameters: { lambda: options.lambda, maxItems: options.maxItems },
+    data: {
+      interactions: matrix.interactions,
+      users: matrix.userIds.length,
+      items: matrix.itemIds.length,
+      itemsNotModelled: matrix.itemIds.length - n,
+      from: toIso(matrix.from),
+      to: toIso(matrix.to),
+    },
+    metrics,
+    files: {
+      'model.onnx': { sha256: sha256(onnx), bytes: onnx.byteLength },
+      'items.json': { sha256: sha256(items), bytes: items.byteLength },
+      'coldStart.json': { sha256: sha256(coldStartBytes), bytes: coldStartBytes.byteLength },
+    },
+  };
+  return {
+    manifest,
+    files: {
+      'manifest.json': encodeJson(manifest),
+      'model.onnx': onnx,
+      'items.json': items,
+      'coldStart.json': coldStartBytes,
+    },
+  };
+}
+
+/**
+ * Trains the affinity model on interactions and returns its bundle: first (unless `evaluate: false`)
+ * the held-out protocol on a 75/25 split gives the offline metrics, then the model is trained on all
+ * interactions, exported to ONNX, and packed with the item index, cold-start scores and manifest.
+ */
+export async function trainAffinityModel(
+  interactions: readonly Interaction[],
+  options: AffinityTrainingOptions = {},
+): Promise<AffinityBundle> {
+  const resolved = resolveTrainingOptions(options);
+  if (options.version !== undefined) versionSchema.parse(options.version);
+  if (interactions.length === 0) throw new Error('no interactions to train on');
+  const report = options.onProgress;
+  const matrix = buildInteractionMatrix(interactions);
+  report?.(
+    `${matrix.interactions} interactions, ${matrix.userIds.length} users, ${matrix.itemIds.length} items`,
+  );
+  let metrics: OfflineMetrics | null = null;
+  let fit: FitOptions;
+  if (options.evaluate ?? true) {
+    const split = splitPerUser(matrix, resolved.seed);
+    const held = await evaluateEaseOnSplit(matrix, split.train, split.test, resolved, report);
+    metrics = held.metrics;
+    // The final model keeps the λ and weighting its held-out metrics were measured with, so they describe it.
+    fit = held.fit;
+    report?.(
+      `held-out metrics: nDCG@${metrics.k} ${metrics.ndcgAtK}, P@${metrics.k} ${metrics.precisionAtK}`,
+    );
+  } else {
+    fit = resolveHyperparameters(matrix.rows, matrix.itemIds.length, resolved, report);
+  }
+  const final = fit;
+  const model = trainEase(matrix.rows, matrix.itemIds.length, final, progressReporter(report, 'model'));
+  const itemIds = Array.from(model.catalog, (item) => matrix.itemIds[item]!);
+  const coldStart = computeColdStartScores(interactions, resolved.coldStartSize);
+  const bundle = assembleBundle(
+    model,
+    itemIds,
+    coldStart,
+    matrix,
+    metrics,
+    final,
+    options.version,
+    (options.now ?? (() => new Date()))(),
+  );
+  report?.(
+    `bundle ${bundle.manifest.version}: ${itemIds.length} items, model ${(bundle.files['model.onnx'].byteLength / 1e6).toFixed(1)} MB`,
+  );
+  return bundle;
+}
+
+/**
+ * Writes a bundle into a directory. Each file goes to a temporary name first and the manifest is
+ * renamed into place last, so a reader never takes a half-written bundle for a whole one.
+ */
+export async function writeBundle(directory: string, bundle: AffinityBundle): Promise<void> {
+  await mkdir(directory, { recursive: true });
+  const order = [...bundleFileNames.filter((name) => name !== 'manifest.json'), 'manifest.json' as const];
+  for (const name of order) {
+    const temporary = join(directory, `.${name}.${process.pid}.tmp`);
+    await writeFile(temporary, bundle.files[name]);
+    await rename(temporary, join(directory, name));
+  }
+}

@@ -1,0 +1,171 @@
+import { readFile } from 'node:fs/promises';
+import { CampaignInputError } from './errors';
+
+/**
+ * A small RFC 4180 reader and writer. Campaign files come from spreadsheets and SQL exports, so the reader
+ * accepts ',' ';' or tab as delimiter (auto-detected from the header), quoted fields with "" escapes and
+ * embedded delimiters or line breaks, CRLF line ends and a UTF-8 byte order mark.
+ */
+
+export type Delimiter = ',' | ';' | '\t';
+
+export interface CsvTable {
+  /** Where the rows came from, for error messages. */
+  source: string;
+  delimiter: Delimiter;
+  header: string[];
+  /** Data rows; each has exactly header.length fields. */
+  rows: string[][];
+}
+
+export interface CsvReadOptions {
+  /** Forces the delimiter instead of detecting it from the header line. */
+  delimiter?: Delimiter;
+  /** Refuses files with more data rows than this. */
+  maxRows?: number;
+}
+
+export function detectDelimiter(text: string): Delimiter {
+  const counts: Record<Delimiter, number> = { ',': 0, ';': 0, '\t': 0 };
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && (c === '\n' || c === '\r')) break;
+    else if (!quoted && (c === ',' || c === ';' || c === '\t')) counts[c]++;
+  }
+  if (counts[';'] > counts[','] && counts[';'] >= counts['\t']) return ';';
+  if (counts['\t'] > counts[',']) return '\t';
+  return ',';
+}
+
+/** Parses CSV text. Row numbers in errors are 1-based file lines of the record's start, header = line 1. */
+export function parseCsv(text: string, source: string, options: CsvReadOptions = {}): CsvTable {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const delimiter = options.delimiter ?? detectDelimiter(text);
+  const delimiterCode = delimiter.charCodeAt(0);
+  const records: string[][] = [];
+  const recordLines: number[] = [];
+  let fields: string[] = [];
+  let line = 1;
+  let recordLine = 1;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    // One field per iteration.
+    let value: string;
+    if (text.charCodeAt(i) === 34 /* " */) {
+      let out = '';
+      let start = ++i;
+      for (;;) {
+        if (i >= n) throw new CampaignInputError(source, recordLine, undefined, 'unterminated quoted field');
+        const code = text.charCodeAt(i);
+        if (code === 34) {
+          if (text.charCodeAt(i + 1) === 34) {
+            out += text.slice(start, i + 1);
+            i += 2;
+            start = i;
+            continue;
+          }
+          out += text.slice(start, i);
+          i++;
+          break;
+        }
+        if (code === 10) line++;
+        i++;
+      }
+      value = out;
+      const next = text.charCodeAt(i);
+      if (i < n && next !== delimiterCode && next !== 10 && next !== 13) {
+        throw new CampaignInputError(
+          source,
+          recordLine,
+          undefined,
+          `unexpected character after closing quote in field ${fields.length + 1}`,
+        );
+      }
+    } else {
+      const start = i;
+      while (i < n) {
+        const code = text.charCodeAt(i);
+        if (code === delimiterCode || code === 10 || code === 13) break;
+        i++;
+      }
+      value = text.slice(start, i);
+    }
+    fields.push(value);
+    if (i >= n) break;
+    const code = text.charCodeAt(i);
+    if (code === delimiterCode) {
+      i++;
+      if (i >= n) fields.push('');
+      continue;
+    }
+    // End of record: \n, \r\n or \r.
+    if (code === 13 && text.charCodeAt(i + 1) === 10) i++;
+    i++;
+    records.push(fields);
+    recordLines.push(recordLine);
+    fields = [];
+    line++;
+    recordLine = line;
+  }
+  if (fields.length > 0) {
+    records.push(fields);
+    recordLines.push(recordLine);
+  }
+  // Blank lines carry no data.
+  const nonBlank = records
+    .map((r, k) => [r, recordLines[k]!] as const)
+    .filter(([r]) => !(r.length === 1 && r[0] === ''));
+  const first = nonBlank[0];
+  if (!first) throw new CampaignInputError(source, 1, undefined, 'the file is empty; expected a header line');
+  const header = first[0].map((h) => h.trim());
+  header.forEach((name, index) => {
+    if (name === '')
+      throw new CampaignInputError(source, first[1], undefined, `header field ${index + 1} is empty`);
+    if (header.indexOf(name) !== index)
+      throw new CampaignInputError(source, first[1], name, 'the column name appears twice');
+  });
+  const rows: string[][] = [];
+  for (let k = 1; k < nonBlank.length; k++) {
+    const [record, at] = nonBlank[k]!;
+    if (record.length !== header.length) {
+      throw new CampaignInputError(
+        source,
+        at,
+        undefined,
+        `has ${record.length} fields; the header has ${header.length}`,
+      );
+    }
+    rows.push(record);
+  }
+  if (options.maxRows !== undefined && rows.length > options.maxRows) {
+    throw new CampaignInputError(
+      source,
+      undefined,
+      undefined,
+      `has ${rows.length} rows; at most ${options.maxRows} are accepted`,
+    );
+  }
+  return { source, delimiter, header, rows };
+}
+
+export async function readCsvFile(path: string, options: CsvReadOptions = {}): Promise<CsvTable> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new CampaignInputError(path, undefined, undefined, `cannot be read: ${(error as Error).message}`);
+  }
+  return parseCsv(text, path, options);
+}
+
+function quoteField(value: string): string {
+  return /[",;\t\r\n]/.test(value) || value !== value.trim() ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** One CSV line (with its trailing newline), quoting fields that need it. */
+export function formatCsvLine(fields: readonly string[], delimiter: Delimiter = ','): string {
+  return fields.map(quoteField).join(delimiter) + '\n';
+}

@@ -1,0 +1,148 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { command } from '../../cli/commands/affinity';
+import { UsageError } from '../../cli/command';
+import { generateSyntheticInteractions, toCsv } from '../../models/affinity/synthetic';
+
+let directory: string;
+let input: string;
+let stdout: string[];
+let stderr: string[];
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'affinity-cli-'));
+  input = join(directory, 'interactions.csv');
+  await writeFile(
+    input,
+    toCsv(generateSyntheticInteractions({ users: 150, items: 90, interactions: 4500, seed: 13 })),
+  );
+});
+
+beforeEach(() => {
+  stdout = [];
+  stderr = [];
+  jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout.push(String(chunk));
+    return true;
+  });
+  jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stderr.push(String(chunk));
+    return true;
+  });
+});
+
+afterEach(() => {
+  jest.restoreAllMocks();
+});
+
+const lines = () =>
+  stdout
+    .join('')
+    .split('\n')
+    .filter((l) => l !== '');
+
+describe('nextoffer affinity', () => {
+  const bundle = () => join(directory, 'bundle');
+
+  it('train writes a bundle and prints its version and metrics; progress goes to stderr', async () => {
+    expect(
+      await command.run([
+        'train',
+        '--input',
+        input,
+        '--out',
+        bundle(),
+        '--lambda',
+        '30',
+        '--model-version',
+        'cli-1',
+      ]),
+    ).toBe(0);
+    const result = JSON.parse(stdout.join('')) as { version: string; metrics: { ndcgAtK: number } };
+    expect(result.version).toBe('cli-1');
+    expect(result.metrics.ndcgAtK).toBeGreaterThan(0);
+    expect(stderr.join('')).toContain('held-out metrics');
+  });
+
+  it('recommend prints one line per user, k items, history excluded unless --include-seen', async () => {
+    const histories = join(directory, 'histories.jsonl');
+    await writeFile(
+      histories,
+      [
+        '{"userId":"alice","itemId":"i1"}',
+        '{"userId":"alice","itemId":"i2","weight":3}',
+        '{"userId":"bob","itemId":"i5"}',
+        '{"userId":"newcomer","itemId":"never-seen"}',
+      ].join('\n'),
+    );
+    expect(await command.run(['recommend', '--model', bundle(), '--histories', histories, '--k', '5'])).toBe(
+      0,
+    );
+    const answers = lines().map((l) => JSON.parse(l) as { userId: string; items: string[] });
+    expect(answers.map((a) => a.userId)).toEqual(['alice', 'bob', 'newcomer']);
+    for (const answer of answers) expect(answer.items).toHaveLength(5);
+    expect(answers[0]!.items).not.toContain('i1');
+    expect(answers[0]!.items).not.toContain('i2');
+    expect(answers[1]!.items).not.toContain('i5');
+    expect(stderr.join('')).toContain('1 users had no known item and got the cold-start list');
+
+    stdout = [];
+    expect(
+      await command.run([
+        'recommend',
+        '--model',
+        bundle(),
+        '--histories',
+        histories,
+        '--k',
+        '90',
+        '--include-seen',
+      ]),
+    ).toBe(0);
+    const withSeen = lines().map((l) => JSON.parse(l) as { userId: string; items: string[] });
+    expect(withSeen[0]!.items).toEqual(expect.arrayContaining(['i1', 'i2']));
+  });
+
+  it('evaluate prints the model and baseline metrics as JSON', async () => {
+    expect(
+      await command.run(['evaluate', '--input', input, '--k', '10', '--seed', '3', '--lambda', '30']),
+    ).toBe(0);
+    const result = JSON.parse(stdout.join('')) as {
+      protocol: { k: number; seed: number };
+      model: { ndcgAtK: number; precisionAtK: number; map: number; recallAtK: number };
+      baselines: { popularity: { ndcgAtK: number }; sar: { ndcgAtK: number } };
+    };
+    expect(result.protocol).toMatchObject({ k: 10, seed: 3 });
+    expect(Object.keys(result.model)).toEqual(
+      expect.arrayContaining(['map', 'ndcgAtK', 'precisionAtK', 'recallAtK']),
+    );
+    expect(result.model.ndcgAtK).toBeGreaterThan(result.baselines.popularity.ndcgAtK);
+  });
+
+  it('names the file, line and field of bad input, and writes nothing', async () => {
+    const bad = join(directory, 'bad.csv');
+    await writeFile(bad, 'userId,itemId,weight\nu1,i1,1\nu2,i2,lots\n');
+    const out = join(directory, 'never-written');
+    expect(await command.run(['train', '--input', bad, '--out', out])).toBe(1);
+    expect(stderr.join('')).toContain(`${bad}:3: weight: 'lots' is not a number`);
+    await expect(import('node:fs/promises').then((fs) => fs.stat(out))).rejects.toThrow();
+  });
+
+  it('refuses a directory that is not a bundle', async () => {
+    expect(await command.run(['recommend', '--model', directory, '--histories', input])).toBe(1);
+    expect(stderr.join('')).toContain('holds no manifest.json');
+  });
+
+  it.each([
+    [['train', '--input', 'x.csv'], '--out is required'],
+    [['recommend', '--model', 'm', '--histories', 'h', '--k', '0'], '--k must be a positive integer'],
+    [['evaluate', '--input', 'x', '--lambda=-1'], "--lambda must be 'auto' or a positive number"],
+    [['evaluate', '--input', 'x', '--format', 'xml'], '--format must be one of'],
+    [['evaluate', '--input', 'x', '--bogus'], "Unknown option '--bogus'"],
+    [['dance'], "unknown subcommand 'dance'"],
+  ])('rejects %j as a usage error', async (args, message) => {
+    await expect(command.run(args)).rejects.toThrow(UsageError);
+    await expect(command.run(args)).rejects.toThrow(message);
+  });
+});

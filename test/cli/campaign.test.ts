@@ -1,0 +1,220 @@
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { command } from '../../cli/commands/campaign';
+import { UsageError } from '../../cli/command';
+import { parseCsv } from '../../shared/campaign/csv';
+
+/** Runs the command, returning its exit code and what it printed on stdout and stderr. */
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    return { code: await command.run(args), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+/** A bank-marketing-like table: one row per contact, ';'-separated, quoted strings, outcome y = yes/no. */
+function bankLikeCsv(rows: number, seed: number): string {
+  let state = seed;
+  const next = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 4294967296;
+  };
+  const jobs = ['admin.', 'blue-collar', 'technician', 'student', 'retired', 'unknown'];
+  const days = ['mon', 'tue', 'wed', 'thu', 'fri'];
+  const lines = ['"age";"job";"contact";"month";"day_of_week";"duration";"pdays";"poutcome";"euribor3m";"y"'];
+  for (let i = 0; i < rows; i++) {
+    const job = jobs[Math.floor(next() * jobs.length)]!;
+    const contact = next() < 0.6 ? 'cellular' : 'telephone';
+    const day = days[Math.floor(next() * days.length)]!;
+    const duration = Math.round(30 + next() * 600);
+    const success = next() < 0.05;
+    const euribor = next() < 0.5 ? 4.9 : 1.3;
+    const logit =
+      -3 +
+      duration / 200 +
+      (success ? 2 : 0) +
+      (euribor < 2 ? 1 : 0) +
+      (contact === 'cellular' ? 0.5 : 0) +
+      (job === 'student' ? 0.7 : 0);
+    const y = next() < 1 / (1 + Math.exp(-logit)) ? 'yes' : 'no';
+    lines.push(
+      `${18 + Math.floor(next() * 60)};"${job}";"${contact}";"may";"${day}";${duration};${success ? 3 : 999};"${success ? 'success' : 'nonexistent'}";${euribor};"${y}"`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+describe('npx nextoffer campaign', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'campaign-cli-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('generates, trains, scores and plans from files, printing results on stdout only', async () => {
+    const generated = await run(['generate', '--out', dir, '--leads', '3000', '--seed', '4']);
+    expect(generated.code).toBe(0);
+    expect(JSON.parse(generated.stdout)).toMatchObject({ leads: 3000 });
+
+    const model = join(dir, 'model');
+    const trained = await run([
+      'train',
+      '--touches',
+      join(dir, 'touches.csv'),
+      '--leads',
+      join(dir, 'leads.csv'),
+      '--out',
+      model,
+      '--max-iterations',
+      '60',
+      '--learning-rate',
+      '0.1',
+    ]);
+    expect(trained.code).toBe(0);
+    const summary = JSON.parse(trained.stdout) as {
+      holdout: { trees: { auc: number }; logisticBaseline: { auc: number }; liftByDecile: number[] };
+    };
+    expect(summary.holdout.trees.auc).toBeGreaterThan(0.6);
+    expect(summary.holdout.logisticBaseline.auc).toBeGreaterThan(0.5);
+    expect(summary.holdout.liftByDecile).toHaveLength(10);
+    expect(trained.stderr).toContain('holdout AUC');
+    expect((await readdir(model)).sort()).toEqual(['campaign-model.json', 'model.onnx']);
+
+    const scoredPath = join(dir, 'scored.csv');
+    const scored = await run([
+      'score',
+      '--model',
+      model,
+      '--touches',
+      join(dir, 'touches.csv'),
+      '--leads',
+      join(dir, 'leads.csv'),
+      '--out',
+      scoredPath,
+    ]);
+    expect(scored.code).toBe(0);
+    const touches = parseCsv(await readFile(join(dir, 'touches.csv'), 'utf8'), 'touches');
+    const output = parseCsv(await readFile(scoredPath, 'utf8'), 'scored');
+    expect(output.header).toEqual([...touches.header, 'probability']);
+    expect(output.rows.map((r) => r.slice(0, -1))).toEqual(touches.rows);
+    for (const row of output.rows) expect(Number(row.at(-1))).toBeGreaterThan(0);
+
+    const plansPath = join(dir, 'plans.csv');
+    const planned = await run([
+      'plan',
+      '--model',
+      model,
+      '--leads',
+      join(dir, 'leads.csv'),
+      '--touches',
+      join(dir, 'touches.csv'),
+      '--out',
+      plansPath,
+    ]);
+    expect(planned.code).toBe(0);
+    const plans = parseCsv(await readFile(plansPath, 'utf8'), 'plans');
+    expect(plans.rows).toHaveLength(3000);
+    expect(plans.header.slice(0, 5)).toEqual(['leadId', 'channel', 'dayOfWeek', 'timeOfDay', 'probability']);
+
+    const constraints = join(dir, 'constraints.json');
+    await writeFile(constraints, JSON.stringify({ allowed: { channel: ['SMS'] } }));
+    const jsonl = await run([
+      'plan',
+      '--model',
+      model,
+      '--leads',
+      join(dir, 'leads.csv'),
+      '--constraints',
+      constraints,
+    ]);
+    const lines = jsonl.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { best: { channel: string } });
+    expect(lines).toHaveLength(3000);
+    expect(new Set(lines.map((l) => l.best.channel))).toEqual(new Set(['SMS']));
+  });
+
+  it('trains on a bank-marketing-style file directly and scores it', async () => {
+    const train = join(dir, 'bank-train.csv');
+    const test = join(dir, 'bank-test.csv');
+    await writeFile(train, bankLikeCsv(6000, 1));
+    await writeFile(test, bankLikeCsv(1500, 2));
+    const model = join(dir, 'bank-model');
+    const trained = await run([
+      'train',
+      '--touches',
+      train,
+      '--out',
+      model,
+      '--target',
+      'y',
+      '--channel',
+      'contact',
+      '--day',
+      'day_of_week',
+    ]);
+    expect(trained.code).toBe(0);
+    const manifest = JSON.parse(await readFile(join(model, 'campaign-model.json'), 'utf8')) as {
+      encoding: { dimensions: Array<{ dimension: string; values: string[] }> };
+    };
+    expect(manifest.encoding.dimensions.map((d) => d.dimension)).toEqual(['channel', 'dayOfWeek']);
+    const scored = await run(['score', '--model', model, '--touches', test]);
+    expect(scored.code).toBe(0);
+    const output = parseCsv(scored.stdout, 'stdout');
+    expect(output.rows).toHaveLength(1500);
+    expect(output.header.at(-1)).toBe('probability');
+  });
+
+  it('reports bad input with file, line and column and writes nothing', async () => {
+    const model = join(dir, 'model');
+    const bad = join(dir, 'bad-touches.csv');
+    await writeFile(
+      bad,
+      'Lead_Id,Channel,Day_Of_Week,Time_Of_Day\nL0001,Email,Monday,Morning\nL0002,Fax,Monday,Morning\n',
+    );
+    const out = join(dir, 'never.csv');
+    const result = await run([
+      'score',
+      '--model',
+      model,
+      '--touches',
+      bad,
+      '--leads',
+      join(dir, 'leads.csv'),
+      '--out',
+      out,
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `${bad}, line 3, column 'channel': channel 'Fax' was never seen in training`,
+    );
+    expect(result.stdout).toBe('');
+    await expect(readFile(out)).rejects.toThrow();
+
+    const missing = join(dir, 'no-outcome.csv');
+    await writeFile(missing, 'Lead_Id,Channel\nL1,Email\n');
+    const noTarget = await run(['train', '--touches', missing, '--out', join(dir, 'never-model')]);
+    expect(noTarget.code).toBe(1);
+    expect(noTarget.stderr).toContain("line 1, column 'converted': missing required column");
+    await expect(readdir(join(dir, 'never-model'))).rejects.toThrow();
+
+    await expect(command.run(['train', '--touches', missing])).rejects.toThrow(UsageError);
+    await expect(command.run(['fly'])).rejects.toThrow("unknown action 'fly'");
+  });
+});
