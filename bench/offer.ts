@@ -256,7 +256,8 @@ async function main(): Promise<void> {
         `${WARMUP_MS} ms warm-up + ${DURATION_MS} ms per measurement.\n`,
     );
 
-    const headline = rows.find((r) => r.concurrency === HEADLINE_CONCURRENCY) ?? (rows[0] as Row);
+    const headline = rows.find((r) => r.concurrency === HEADLINE_CONCURRENCY) ?? rows[0];
+    if (!headline) throw new Error('no measurement to report');
     const results: Record<string, unknown> = {
       'offer.p99_ms': round(headline.offer.p99),
       'offer.floor_p99_ms': round(headline.floor.p99),

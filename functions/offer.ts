@@ -22,7 +22,11 @@ const logError = (what: string) => (error: unknown) =>
 
 // Slow-changing data is cached in memory and refreshed in the background, off the request path.
 const catalog = new RefreshingValue(() => loadOfferCatalog(database), 30_000, logError('the offer catalog'));
-const offerStats = new RefreshingValue(() => loadOfferStats(database), 10_000, logError('offer statistics'));
+const offerStats = new RefreshingValue(
+  () => loadOfferStats(database),
+  settings.offer.statsRefreshSeconds * 1000,
+  logError('offer statistics'),
+);
 const popularProducts = new RefreshingValue(
   () => loadPopularProducts(database, 500),
   60_000,

@@ -63,15 +63,3 @@ export function itemUserCounts(rows: readonly UserRow[], itemCount: number): Flo
   for (const row of rows) for (const item of row.items) counts[item] = (counts[item] ?? 0) + 1;
   return counts;
 }
-
-/** A seeded pseudo-random generator (mulberry32), so splits and synthetic data are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -1,6 +1,7 @@
 import { OfflineMetrics } from '../../shared/affinity/bundle';
 import { AffinityModel, HistoryEntry, topItems } from '../../shared/affinity/affinityModel';
-import { InteractionMatrix, rowFromMap, seededRandom, UserRow } from './interactionMatrix';
+import { InteractionMatrix, rowFromMap, UserRow } from './interactionMatrix';
+import { seededRandom } from '../../shared/random/seededRandom';
 
 /**
  * The offline protocol of the Microsoft Recommenders benchmark: every user's interactions are shuffled

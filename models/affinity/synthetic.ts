@@ -1,5 +1,5 @@
 import { Interaction } from './interactions';
-import { seededRandom } from './interactionMatrix';
+import { seededRandom } from '../../shared/random/seededRandom';
 
 /**
  * Synthetic implicit-feedback data shaped like public rating sets (MovieLens-100k by default): users and

@@ -1,4 +1,5 @@
 import { CsvTable } from '../../shared/campaign/csv';
+import { seededRandom } from '../../shared/random/seededRandom';
 
 /**
  * Synthetic leads and touches with planted response propensities. Each lead's chance to convert depends
@@ -122,18 +123,6 @@ export interface SyntheticCampaignData {
   leadTable: CsvTable;
   /** Market_Touchdown-like table: Lead_Id, Channel, Day_Of_Week, Time_Of_Day, Campaign_Id, Timestamp, Converted. */
   touchTable: CsvTable;
-}
-
-/** Small, fast, seedable generator (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function generateCampaignData(options: GeneratorOptions): SyntheticCampaignData {

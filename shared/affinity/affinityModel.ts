@@ -221,24 +221,52 @@ export async function loadAffinityModelFromDirectory(
 }
 
 /**
- * The k best items of a score vector, best first, skipping excluded indices. A partial selection keeps
- * this linear in the catalog for small k.
+ * The k best items of a score vector, best first (ties: lower index first), skipping excluded indices.
+ * A min-heap of the k best so far keeps it O(n log k): the offer path asks for the top 1,000 of catalogs
+ * that may hold many thousands of items.
  */
 export function topItems(
   scores: Float32Array,
   k: number,
   exclude: ReadonlySet<number> = new Set(),
 ): number[] {
-  const chosen: number[] = [];
-  if (k <= 0) return chosen;
+  if (k <= 0) return [];
+  // a is worse than b: lower score, or the same score at a higher index.
+  const worse = (a: number, b: number) => {
+    const sa = scores[a] ?? 0;
+    const sb = scores[b] ?? 0;
+    return sa < sb || (sa === sb && a > b);
+  };
+  const heap: number[] = []; // heap[0] is the worst of the k kept
+  const swap = (i: number, j: number) => {
+    const t = heap[i] ?? 0;
+    heap[i] = heap[j] ?? 0;
+    heap[j] = t;
+  };
   for (let index = 0; index < scores.length; index++) {
     if (exclude.has(index)) continue;
-    const score = scores[index] ?? 0;
-    if (chosen.length === k && score <= (scores[chosen[k - 1] ?? 0] ?? 0)) continue;
-    let at = chosen.length;
-    while (at > 0 && (scores[chosen[at - 1] ?? 0] ?? 0) < score) at--;
-    chosen.splice(at, 0, index);
-    if (chosen.length > k) chosen.pop();
+    if (heap.length < k) {
+      heap.push(index);
+      for (let c = heap.length - 1; c > 0;) {
+        const p = (c - 1) >> 1;
+        if (!worse(heap[c] ?? 0, heap[p] ?? 0)) break;
+        swap(c, p);
+        c = p;
+      }
+      continue;
+    }
+    if (!worse(heap[0] ?? 0, index)) continue;
+    heap[0] = index;
+    for (let i = 0; ;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && worse(heap[l] ?? 0, heap[m] ?? 0)) m = l;
+      if (r < heap.length && worse(heap[r] ?? 0, heap[m] ?? 0)) m = r;
+      if (m === i) break;
+      swap(i, m);
+      i = m;
+    }
   }
-  return chosen;
+  return heap.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
 }

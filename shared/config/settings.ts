@@ -50,6 +50,8 @@ export interface Settings {
     /** Time budget for each dependency call on the offer path before degrading. */
     dependencyTimeoutMs: number;
     explorationRate: number;
+    /** How often each instance re-reads the per-offer click-through aggregates that exploration uses. */
+    statsRefreshSeconds: number;
   };
   /** The product-affinity model: retraining, promotion and hot reload (models/affinity, shared/affinity). */
   affinity: AffinitySettings;
@@ -75,7 +77,7 @@ export interface CampaignSettings {
 }
 
 export interface AffinitySettings {
-  /** NCRONTAB schedule of the retraining function (the binding reads it as %AFFINITY_RETRAIN_SCHEDULE%). */
+  /** NCRONTAB schedule of the retraining function (functions/retrainAffinity.ts registers this value). */
   retrainSchedule: string;
   /** Days of the clickstream archive that retraining reads. */
   trainingDays: number;
@@ -321,6 +323,7 @@ export function parseSettings(env: Env): Settings {
     offer: {
       dependencyTimeoutMs: parsed(env, 'OFFER_DEPENDENCY_TIMEOUT_MS', positiveInt.max(10000), '150'),
       explorationRate: parsed(env, 'OFFER_EXPLORATION_RATE', probability, '0.1'),
+      statsRefreshSeconds: parsed(env, 'OFFER_STATS_REFRESH_SECONDS', positiveInt.max(3600), '10'),
     },
     affinity: parseAffinitySettings(env),
     campaign: parseCampaignSettings(env),

@@ -1,4 +1,4 @@
-import { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { corsHeaders, CorsPolicy, isPreflight, preflightHeaders } from '../http/cors';
 import { HttpProblem } from '../http/problems';
 import { EventPublisher } from './eventPublisher';
@@ -13,7 +13,9 @@ export interface IngestHandlerDependencies {
 }
 
 /** `POST /api/events`: maps HTTP to `ingestEvents` and back. See docs/api.md for the status codes. */
-export function createIngestHandler(deps: IngestHandlerDependencies): HttpHandler {
+export function createIngestHandler(
+  deps: IngestHandlerDependencies,
+): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
   const now = deps.now ?? (() => new Date());
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     if (isPreflight(request)) {

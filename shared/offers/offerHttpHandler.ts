@@ -1,4 +1,4 @@
-import { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { z } from 'zod';
 import { corsHeaders, CorsPolicy, isPreflight, preflightHeaders } from '../http/cors';
 import { fieldPath, HttpProblem } from '../http/problems';
@@ -48,7 +48,10 @@ async function readRequest(request: HttpRequest): Promise<unknown> {
 }
 
 /** `GET /api/offer?userId=…[&category=…]` and `POST /api/offer` with `{ userId, context }`. */
-export function createOfferHandler(service: OfferService, cors: CorsPolicy): HttpHandler {
+export function createOfferHandler(
+  service: OfferService,
+  cors: CorsPolicy,
+): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     if (isPreflight(request)) {
       const headers = preflightHeaders(request, cors);

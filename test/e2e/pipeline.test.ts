@@ -1,4 +1,4 @@
-import { CosmosClient, Database } from '@azure/cosmos';
+import { CosmosClient, Database, ItemDefinition } from '@azure/cosmos';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trainAffinityModel } from '../../models/affinity/train';
@@ -68,7 +68,7 @@ beforeAll(async () => {
   const hostJson = JSON.parse(readFileSync(join(__dirname, '../../host.json'), 'utf8')) as {
     extensions: unknown;
   };
-  host = await startFunctionsHost({ port: 0, hostJson: hostJson as never, log: () => undefined });
+  host = await startFunctionsHost({ port: 0, hostJson: hostJson, log: () => undefined });
 }, 120_000);
 
 afterAll(async () => {
@@ -107,7 +107,7 @@ async function postEvents(events: unknown[]): Promise<Response> {
   });
 }
 
-const readDoc = async <T>(container: string, id: string): Promise<T | undefined> =>
+const readDoc = async <T extends ItemDefinition>(container: string, id: string): Promise<T | undefined> =>
   (await database.container(container).item(id, id).read<T>()).resource;
 
 describe('the pipeline end to end', () => {

@@ -58,7 +58,7 @@ describe('retrainAffinity', () => {
   it('registers a timer on the AFFINITY_RETRAIN_SCHEDULE setting and publishes a model when it fires', async () => {
     const registration = listRegistrations().find((r) => r.name === 'retrainAffinity');
     if (registration?.kind !== 'timer') throw new Error('retrainAffinity is not a registered timer');
-    expect(registration.options.schedule).toBe('%AFFINITY_RETRAIN_SCHEDULE%');
+    expect(registration.options.schedule).toBe('0 30 2 * * *');
 
     const logs: string[] = [];
     const context = new InvocationContext({

@@ -3,8 +3,18 @@
 const { TestEnvironment } = require('jest-environment-node');
 
 const sharedTypedArrays = [
-  'ArrayBuffer', 'Float32Array', 'Float64Array', 'Int8Array', 'Int16Array', 'Int32Array', 'BigInt64Array',
-  'Uint8Array', 'Uint16Array', 'Uint32Array', 'BigUint64Array', 'Uint8ClampedArray',
+  'ArrayBuffer',
+  'Float32Array',
+  'Float64Array',
+  'Int8Array',
+  'Int16Array',
+  'Int32Array',
+  'BigInt64Array',
+  'Uint8Array',
+  'Uint16Array',
+  'Uint32Array',
+  'BigUint64Array',
+  'Uint8ClampedArray',
 ];
 
 class SharedTypedArrayEnvironment extends TestEnvironment {

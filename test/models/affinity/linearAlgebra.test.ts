@@ -1,5 +1,5 @@
 import { invertSymmetricPositiveDefinite } from '../../../models/affinity/linearAlgebra';
-import { seededRandom } from '../../../models/affinity/interactionMatrix';
+import { seededRandom } from '../../../shared/random/seededRandom';
 
 function randomSpd(n: number, seed: number): Float64Array {
   const random = seededRandom(seed);

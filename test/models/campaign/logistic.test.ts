@@ -1,6 +1,6 @@
 import { predictLogistic, trainLogistic } from '../../../models/campaign/logistic';
 import { auc } from '../../../models/campaign/metrics';
-import { seededRandom } from '../../../models/campaign/generator';
+import { seededRandom } from '../../../shared/random/seededRandom';
 
 describe('trainLogistic', () => {
   it('recovers a linear signal from numeric, missing and categorical inputs', () => {

@@ -140,4 +140,13 @@ describe('topItems', () => {
     expect(topItems(scores, 0)).toEqual([]);
     expect(topItems(scores, 10)).toEqual([1, 3, 4, 0, 5, 2]);
   });
+
+  it('agrees with a full sort on a large vector', () => {
+    const scores = Float32Array.from(
+      { length: 5000 },
+      (_, i) => ((Math.sin(i * 12.9898) * 43758.5453) % 1) + 1,
+    );
+    const expected = [...scores.keys()].sort((a, b) => scores[b]! - scores[a]! || a - b).slice(0, 1000);
+    expect(topItems(scores, 1000)).toEqual(expected);
+  });
 });

@@ -1,4 +1,4 @@
-import { CosmosClient, Database } from '@azure/cosmos';
+import { CosmosClient, Database, ItemDefinition } from '@azure/cosmos';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { aggregateBatch } from '../../../shared/aggregation/aggregateBatch';
 import { OfferStats, ProductStats, Rollup, UserProfile } from '../../../shared/aggregation/documents';
@@ -66,7 +66,7 @@ const batchOf = (sequenced: SequencedEvent[], partitionId = '0'): TriggerBatch =
   unprocessable: [],
 });
 
-async function read<T>(container: string, id: string, pk: string): Promise<T> {
+async function read<T extends ItemDefinition>(container: string, id: string, pk: string): Promise<T> {
   const { resource } = await database.container(container).item(id, pk).read<T>();
   if (!resource) throw new Error(`${container}/${id} missing`);
   return resource;
@@ -196,10 +196,9 @@ describe('aggregateBatch against Cosmos DB and Blob', () => {
     await aggregateBatch(batchOf(sequenced.slice(1), '2'), store, archive); // overlapping redelivery
     expect(result.archiveBlobs[0]).toMatch(/^clickstream\/2\/2026\/11\/24\/10\/\d{20}-\d{20}\.jsonl\.gz$/);
     const archived = [];
-    for await (const record of readArchivedEvents(blob.getContainerClient('archive'), {
-      eventHubName: 'clickstream',
-    })) {
-      if (record.partitionId === '2') archived.push(record.event.eventId);
+    for await (const record of readArchivedEvents(blob.getContainerClient('archive'))) {
+      if (record.eventHubName === 'clickstream' && record.partitionId === '2')
+        archived.push(record.event.eventId);
     }
     expect(archived).toEqual(sequenced.map((s) => s.event.eventId));
     const deadLetters = [];

@@ -1,18 +1,4 @@
-import { ModelAffinityScorer, topIndices } from '../../../shared/offers/modelAffinityScorer';
-
-describe('topIndices', () => {
-  it('returns the k best indices, best first', () => {
-    const scores = Float32Array.from([0.1, 0.9, 0.3, 0.7, 0.5]);
-    expect(topIndices(scores, 3)).toEqual([1, 3, 4]);
-    expect(topIndices(scores, 10)).toEqual([1, 3, 4, 2, 0]);
-  });
-
-  it('agrees with a full sort on random data', () => {
-    const scores = Float32Array.from({ length: 5000 }, (_, i) => (Math.sin(i * 12.9898) * 43758.5453) % 1);
-    const expected = [...scores.keys()].sort((a, b) => scores[b]! - scores[a]!).slice(0, 50);
-    expect(topIndices(scores, 50)).toEqual(expected);
-  });
-});
+import { ModelAffinityScorer } from '../../../shared/offers/modelAffinityScorer';
 
 describe('ModelAffinityScorer', () => {
   it('maps the strongest positive scores to item ids', async () => {

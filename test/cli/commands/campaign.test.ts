@@ -1,9 +1,9 @@
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { command } from '../../cli/commands/campaign';
-import { UsageError } from '../../cli/command';
-import { parseCsv } from '../../shared/campaign/csv';
+import { command } from '../../../cli/commands/campaign';
+import { UsageError } from '../../../cli/command';
+import { parseCsv } from '../../../shared/campaign/csv';
 
 /** Runs the command, returning its exit code and what it printed on stdout and stderr. */
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

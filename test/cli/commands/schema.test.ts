@@ -2,13 +2,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { command, eventJsonSchema, eventJsonSchemaText } from '../../cli/commands/schema';
-import { UsageError } from '../../cli/command';
-import { eventTypes } from '../../shared/events/clickstreamEvent';
+import { command, eventJsonSchema, eventJsonSchemaText } from '../../../cli/commands/schema';
+import { UsageError } from '../../../cli/command';
+import { eventTypes } from '../../../shared/events/clickstreamEvent';
 
-const committedPath = join(__dirname, '..', '..', 'docs', 'events.schema.json');
+const committedPath = join(__dirname, '..', '..', '..', 'docs', 'events.schema.json');
 
-const root = join(__dirname, '..', '..');
+const root = join(__dirname, '..', '..', '..');
 
 /**
  * The committed file is the command's output after Prettier (which `npm run lint` enforces on docs/).

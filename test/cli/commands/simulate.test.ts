@@ -1,11 +1,11 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UsageError } from '../../cli/command';
-import { command, parseSimulateArgs } from '../../cli/commands/simulate';
-import { clientEventSchema } from '../../shared/events/clickstreamEvent';
-import type { SimulatedOffer } from '../../shared/simulation/offerCatalog';
-import { sendJson, startTestServer } from '../shared/simulation/testServer';
+import { UsageError } from '../../../cli/command';
+import { command, parseSimulateArgs } from '../../../cli/commands/simulate';
+import { clientEventSchema } from '../../../shared/events/clickstreamEvent';
+import type { SimulatedOffer } from '../../../shared/simulation/offerCatalog';
+import { sendJson, startTestServer } from '../../shared/simulation/testServer';
 
 /** Runs the command, capturing stdout and stderr. */
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
