@@ -1,9 +1,9 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { command } from '../../cli/commands/affinity';
-import { UsageError } from '../../cli/command';
-import { generateSyntheticInteractions, toCsv } from '../../models/affinity/synthetic';
+import { command } from '../../../cli/commands/affinity';
+import { UsageError } from '../../../cli/command';
+import { generateSyntheticInteractions, toCsv } from '../../../models/affinity/synthetic';
 
 let directory: string;
 let input: string;
