@@ -1,5 +1,9 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { seededRandom } from '../../shared/random/seededRandom';
+
+/** The seeded generator of the whole project, re-exported for the benchmarks. */
+export { seededRandom };
 
 /** Statistics and reporting shared by the benchmarks. Pure functions, tested in test/bench/stats.test.ts. */
 
@@ -42,18 +46,6 @@ export function summarize(values: readonly number[]): LatencySummary {
 export function ratio(value: number, floor: number): number {
   if (!(floor > 0)) throw new RangeError(`floor must be positive, got ${floor}`);
   return value / floor;
-}
-
-/** Deterministic PRNG (mulberry32) so every run draws the same synthetic stream. Returns [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -10,6 +10,7 @@ import { OfferResponse } from '../../shared/offers/offerService';
 import { provisionResources } from '../../shared/runtime/provisioning';
 import { FunctionsHost, loadFunctionModules, startFunctionsHost } from '../../local/host';
 import { cosmosClientFor, startTestStack, TestStack } from '../support/localStack';
+import { seededRandom } from '../../shared/random/seededRandom';
 
 /**
  * The closed feedback loop through the real pipeline: GET /api/offer decides, the simulated visitors'
@@ -68,18 +69,6 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** Deterministic PRNG (mulberry32) for the simulated visitors' clicks. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 async function getOffer(userId: string): Promise<OfferResponse> {
   const response = await fetch(
     `${host.url}/api/offer?userId=${encodeURIComponent(userId)}&category=${CATEGORY}`,
@@ -117,7 +106,7 @@ async function waitForAggregates(expected: { impressions: number; clicks: number
 
 describe('the offer feedback loop', () => {
   it('chooses the offer that visitors click more, more often, round after round', async () => {
-    const random = seeded(20261124);
+    const random = seededRandom(20261124);
     const likedShare: number[] = [];
     const expected = { impressions: 0, clicks: 0 };
     for (let round = 0; round < ROUNDS; round++) {

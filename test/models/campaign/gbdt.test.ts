@@ -12,22 +12,11 @@ import {
   exportGbdtToOnnx,
 } from '../../../models/campaign/onnxExport';
 import { auc } from '../../../models/campaign/metrics';
-
-/** Deterministic pseudo-random numbers so the tests see the same data every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../../shared/random/seededRandom';
 
 /** y depends on an interaction (x0 > 0.5 and x1 < 0.3) and on x2 being missing: no linear model sees it. */
 function dataset(rows: number, seed: number): { x: Matrix; y: Uint8Array; truth: Float64Array } {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const cols = 4;
   const values = new Float32Array(rows * cols);
   const y = new Uint8Array(rows);
