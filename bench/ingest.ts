@@ -1,11 +1,10 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FunctionsHost, loadFunctionModules, startFunctionsHost } from '../local/host';
+import type { FunctionsHost } from '../local/host';
+import { startSingleFunctionHost } from './support/singleFunctionHost';
 import { startLocalStack } from '../local/stack';
 import { getSettings } from '../shared/config/settings';
-import { listRegistrations } from '../shared/hosting/registry';
 import { provisionResources } from '../shared/runtime/provisioning';
 import { startChildStack } from './support/childStack';
 import { LoadResult, runLoad } from './support/loadGenerator';
@@ -120,16 +119,7 @@ async function main(): Promise<void> {
   let bare: Server | undefined;
   try {
     if (!stackInChild) await provisionResources(getSettings());
-    const warn = console.warn;
-    console.warn = () => undefined; // @azure/functions' "test mode" notice at each registration
-    loadFunctionModules(join(__dirname, '..', 'functions'));
-    console.warn = warn;
-    host = await startFunctionsHost({
-      port: 0,
-      registrations: listRegistrations().filter((r) => r.name === 'ingest'),
-      enableNonHttpTriggers: false,
-      log: () => undefined,
-    });
+    host = await startSingleFunctionHost('ingest');
     const barePair = await startBareServer();
     bare = barePair.server;
     const ingestUrl = `${host.url}/api/events`;

@@ -1,6 +1,7 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { FunctionsHost, loadFunctionModules, startFunctionsHost } from '../local/host';
+import type { FunctionsHost } from '../local/host';
+import { startSingleFunctionHost } from './support/singleFunctionHost';
 import { seedDemoData } from '../local/demoData';
 import { startLocalStack } from '../local/stack';
 import { getCurrentModel } from '../shared/affinity/runtime';
@@ -11,7 +12,6 @@ import { BlobEventArchive } from '../shared/archive/eventArchive';
 import { getSettings } from '../shared/config/settings';
 import { CosmosDocumentStore } from '../shared/cosmos/documentStore';
 import { clickstreamEventSchema } from '../shared/events/clickstreamEvent';
-import { listRegistrations } from '../shared/hosting/registry';
 import { historyOf } from '../shared/offers/offerService';
 import { connectRedisClient, createBlobServiceClient, createCosmosClient } from '../shared/runtime/clients';
 import { provisionResources } from '../shared/runtime/provisioning';
@@ -180,16 +180,7 @@ async function main(): Promise<void> {
       return `/api/offer?userId=${encodeURIComponent(userId)}`;
     });
 
-    const warn = console.warn;
-    console.warn = () => undefined; // @azure/functions' "test mode" notice at each registration
-    loadFunctionModules(join(__dirname, '..', 'functions'));
-    console.warn = warn;
-    host = await startFunctionsHost({
-      port: 0,
-      registrations: listRegistrations().filter((r) => r.name === 'offer'),
-      enableNonHttpTriggers: false,
-      log: () => undefined,
-    });
+    host = await startSingleFunctionHost('offer');
 
     const rows: Row[] = [];
     for (const concurrency of CONCURRENCIES) {

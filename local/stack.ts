@@ -25,6 +25,15 @@ const EVENT_HUB_KEY = 'SAS_KEY_VALUE';
 
 export type LocalService = 'blob' | 'cosmos' | 'eventHubs' | 'redis';
 
+/** The connection settings the stack can provide, by the names the Functions host uses. */
+export const CONNECTION_SETTING_NAMES = [
+  'EventHubConnection',
+  'CosmosDBConnection',
+  'ArchiveStorage',
+  'AzureWebJobsStorage',
+  'RedisConnection',
+] as const;
+
 export interface LocalStackOptions {
   /** Where given settings are looked up; defaults to process.env. Never modified. */
   env?: Record<string, string | undefined>;

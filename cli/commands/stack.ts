@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../../local/appFiles';
 import { readLocalSettings } from '../../local/localSettings';
-import { startLocalStack } from '../../local/stack';
+import { startLocalStack, CONNECTION_SETTING_NAMES } from '../../local/stack';
 import { parseSettings } from '../../shared/config/settings';
 import { provisionResources } from '../../shared/runtime/provisioning';
 import { Command, UsageError } from '../command';
@@ -22,14 +22,6 @@ local.settings.json is deliberately not read (the shell empties it before this c
 Ctrl-C stops every service it started.
 
   --partitions N   partitions of the embedded Event Hub (default 4)`;
-
-const CONNECTION_SETTINGS = [
-  'EventHubConnection',
-  'CosmosDBConnection',
-  'ArchiveStorage',
-  'AzureWebJobsStorage',
-  'RedisConnection',
-];
 
 /** The local.settings.json body for Core Tools: the example's values, then the stack's connections. */
 export function localSettingsBody(
@@ -72,7 +64,7 @@ async function run(args: string[]): Promise<number> {
       Object.entries(process.env).filter(
         (entry): entry is [string, string] =>
           entry[1] !== undefined &&
-          CONNECTION_SETTINGS.some((n) => entry[0] === n || entry[0].startsWith(`${n}__`)),
+          CONNECTION_SETTING_NAMES.some((n) => entry[0] === n || entry[0].startsWith(`${n}__`)),
       ),
     );
     process.stdout.write(localSettingsBody(example, { ...given, ...stack.settings }));

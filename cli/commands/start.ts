@@ -4,7 +4,7 @@ import { functionModulesDir, maskSecrets, packageRoot } from '../../local/appFil
 import type { FunctionsHost } from '../../local/host';
 import { readHostJson } from '../../local/hostJson';
 import { applyMissing, readLocalSettings } from '../../local/localSettings';
-import { LocalStack, startLocalStack } from '../../local/stack';
+import { CONNECTION_SETTING_NAMES, LocalStack, startLocalStack } from '../../local/stack';
 import { getSettings } from '../../shared/config/settings';
 import { runSimulation, SimulationSummary } from '../../shared/simulation/simulator';
 import { Command, UsageError } from '../command';
@@ -27,15 +27,6 @@ Without local.settings.json, the non-connection values of local.settings.json.ex
                       (services you configured yourself are never seeded)
 
 Ctrl-C stops everything it started and exits 0.`;
-
-/** The connection settings the stack may provide; printed with secrets masked. */
-const CONNECTION_SETTINGS = [
-  'EventHubConnection',
-  'CosmosDBConnection',
-  'ArchiveStorage',
-  'AzureWebJobsStorage',
-  'RedisConnection',
-];
 
 export interface StartOptions {
   port: number;
@@ -181,7 +172,7 @@ async function run(args: string[]): Promise<number> {
     const lines = ['Functions:'];
     for (const fn of host.httpFunctions) lines.push(`  ${fn.name}: [${fn.methods.join(',')}] ${fn.url}`);
     lines.push('', 'Settings:');
-    for (const name of CONNECTION_SETTINGS) {
+    for (const name of CONNECTION_SETTING_NAMES) {
       const source = stack.settings[name] !== undefined ? 'local stack' : 'given';
       for (const key of Object.keys(process.env)
         .filter((k) => k === name || k.startsWith(`${name}__`))
