@@ -56,6 +56,15 @@ const mappingOptions = {
   delimiter: { type: 'string' },
 } as const;
 
+/** The input tables (and the output file) that train and score both read. */
+const tableFileOptions = {
+  touches: { type: 'string' },
+  leads: { type: 'string' },
+  campaigns: { type: 'string' },
+  products: { type: 'string' },
+  out: { type: 'string' },
+} as const;
+
 type MappingValues = Partial<Record<keyof typeof mappingOptions, string>>;
 
 function mappingFrom(values: MappingValues): ColumnMapping {
@@ -153,11 +162,7 @@ async function train(args: string[]): Promise<number> {
     args,
     options: {
       ...mappingOptions,
-      touches: { type: 'string' },
-      leads: { type: 'string' },
-      campaigns: { type: 'string' },
-      products: { type: 'string' },
-      out: { type: 'string' },
+      ...tableFileOptions,
       'learning-rate': { type: 'string' },
       'max-iterations': { type: 'string' },
       'max-leaves': { type: 'string' },
@@ -273,11 +278,7 @@ async function score(args: string[]): Promise<number> {
     options: {
       ...mappingOptions,
       model: { type: 'string' },
-      touches: { type: 'string' },
-      leads: { type: 'string' },
-      campaigns: { type: 'string' },
-      products: { type: 'string' },
-      out: { type: 'string' },
+      ...tableFileOptions,
     },
   });
   if (values.model === undefined) throw new UsageError('--model is required');
