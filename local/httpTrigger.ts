@@ -4,10 +4,12 @@ import {
   HttpHeadersInit,
   HttpMethod,
   HttpRequest,
+  HttpRequestInit,
   HttpResponse,
   HttpResponseInit,
 } from '@azure/functions';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { BufferedRequest } from './bufferedRequest';
 import { compareRoutes, compileRoute, CompiledRoute, matchRoute } from './routes';
 import { describeError, Invocations } from './invocations';
 
@@ -95,13 +97,14 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-function headerRecord(req: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
+/** Header pairs as fetch's Headers takes them; repeated headers are joined as Node's `headers` does. */
+function headerPairs(req: IncomingMessage): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
-    headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    pairs.push([name, Array.isArray(value) ? value.join(', ') : value]);
   }
-  return headers;
+  return pairs;
 }
 
 function serializeCookie(cookie: Cookie): string {
@@ -116,7 +119,7 @@ function serializeCookie(cookie: Cookie): string {
   return parts.join('; ');
 }
 
-function headerPairs(init: HttpHeadersInit | undefined): Array<[string, string]> {
+function responseHeaderPairs(init: HttpHeadersInit | undefined): Array<[string, string]> {
   if (init === undefined) return [];
   if (init instanceof Headers) return [...init.entries()];
   if (Array.isArray(init)) return init;
@@ -153,7 +156,7 @@ async function writeResult(res: ServerResponse, result: unknown): Promise<void> 
       init.body instanceof Uint8Array);
   if (simpleBody) {
     status = init.status ?? 200;
-    headers = headerPairs(init.headers);
+    headers = responseHeaderPairs(init.headers);
     cookies = init.cookies ?? [];
     const hasType = headers.some(([name]) => name.toLowerCase() === 'content-type');
     if (NULL_BODY_STATUSES.has(status)) {
@@ -234,13 +237,16 @@ export function createHttpTriggerServer(options: HttpTriggerServerOptions): Serv
       throw error;
     }
     const { route, params } = matched;
+    const url = `http://${req.headers.host ?? '127.0.0.1'}${rawUrl}`;
+    const headers = headerPairs(req);
+    // nativeRequest: see bufferedRequest.ts; it is how the library's own stream mode builds requests.
     const request = new HttpRequest({
       method,
-      url: `http://${req.headers.host ?? '127.0.0.1'}${rawUrl}`,
-      headers: headerRecord(req),
+      url,
+      headers: Object.fromEntries(headers),
       params,
-      ...(body.length > 0 ? { body: { bytes: body } } : {}),
-    });
+      nativeRequest: new BufferedRequest(url, method, headers, body.length > 0 ? body : undefined),
+    } as HttpRequestInit);
     const context = invocations.context(route.name, { type: 'httpTrigger', name: 'request' });
     try {
       const result = await route.options.handler(request, context);

@@ -68,6 +68,12 @@ export const clientEventSchema = z.discriminatedUnion('type', [productEvent, off
 });
 export type ClientEvent = z.infer<typeof clientEventSchema>;
 
+/** Every field a client event can have, whatever its type. */
+export const clientEventKeys: ReadonlySet<string> = new Set([
+  ...Object.keys(productEvent.shape),
+  ...Object.keys(offerEvent.shape),
+]);
+
 /** What travels on Event Hubs: the client's event, stamped by ingest. */
 export type ClickstreamEvent = ClientEvent & {
   eventId: string;

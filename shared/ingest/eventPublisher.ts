@@ -1,5 +1,6 @@
-import { EventDataBatch, EventHubProducerClient } from '@azure/event-hubs';
+import { EventData, EventDataBatch } from '@azure/event-hubs';
 import { ClickstreamEvent } from '../events/clickstreamEvent';
+import { partitionForKey } from './partitioning';
 
 /** Where ingest sends accepted events. One real adapter: Event Hubs. */
 export interface EventPublisher {
@@ -10,88 +11,140 @@ export interface EventPublisher {
   publish(events: readonly ClickstreamEvent[]): Promise<boolean[]>;
 }
 
+/** The part of `EventHubProducerClient` the publisher uses. */
+export interface PartitionSender {
+  getPartitionIds(): Promise<string[]>;
+  createBatch(options: { partitionId: string }): Promise<EventDataBatch>;
+  sendBatch(batch: EventDataBatch): Promise<void>;
+}
+
+export interface EventHubsPublisherOptions {
+  /**
+   * Events waiting for their partition's send, across all requests. Beyond it a request is refused at once
+   * (the caller answers 503 with Retry-After) instead of queueing without bound behind a slow hub.
+   */
+  maxQueuedEvents?: number;
+}
+
+interface QueuedEvent {
+  data: EventData;
+  settle: (acknowledged: boolean) => void;
+}
+
+/** One partition's queue; at most one send in flight, so a user's events keep their order. */
+interface PartitionLane {
+  readonly partitionId: string;
+  queue: QueuedEvent[];
+  draining: boolean;
+}
+
 /**
- * Sends each user's events in batches keyed by the user id, so one user's events land in one partition in
- * order (the aggregation relies on per-partition sequence numbers). Batches respect the hub's size limit
- * (1 MB on Standard) through `tryAdd`; different users' batches are sent concurrently.
+ * Sends events to Event Hubs, coalescing the events of concurrent requests into one batch per partition.
+ *
+ * Why coalesce: a send is a round trip to the hub, and a website's beacons are one event each. Events
+ * queue per partition while that partition's previous send is in flight (or until the current turn of the
+ * event loop ends); the next send takes everything queued that fits in one batch (1 MB on Standard, checked
+ * by `tryAdd`). Under load batches grow and sends per event fall; when idle an event waits for no timer.
+ *
+ * Each request still waits for the acknowledgement of its own events, so a 202 always means the hub has
+ * them. A user's events go to one partition chosen by `partitionForKey` (not the service's partition-key
+ * hash: events of many users then share a batch) and, with one send in flight per partition, in order.
  */
 export class EventHubsPublisher implements EventPublisher {
+  private partitionIds: Promise<string[]> | undefined;
+  private readonly lanes = new Map<string, PartitionLane>();
+  private queuedEvents = 0;
+  private readonly maxQueuedEvents: number;
+
   constructor(
-    private readonly producer: EventHubProducerClient,
-    private readonly maxConcurrentSends = 16,
-  ) {}
-
-  async publish(events: readonly ClickstreamEvent[]): Promise<boolean[]> {
-    const acknowledged = new Array<boolean>(events.length).fill(false);
-    const byUser = new Map<string, number[]>();
-    events.forEach((event, index) => {
-      const indices = byUser.get(event.userId);
-      if (indices) indices.push(index);
-      else byUser.set(event.userId, [index]);
-    });
-
-    const sends: Array<() => Promise<void>> = [];
-    for (const [userId, indices] of byUser) {
-      sends.push(async () => {
-        for (const chunk of await this.batchesFor(userId, indices, events)) {
-          await this.producer.sendBatch(chunk.batch);
-          for (const index of chunk.indices) acknowledged[index] = true;
-        }
-      });
-    }
-    const failures: unknown[] = [];
-    await runWithConcurrency(sends, this.maxConcurrentSends, (error) => failures.push(error));
-    if (failures.length === sends.length && sends.length > 0) throw failures[0];
-    return acknowledged;
+    private readonly producer: PartitionSender,
+    options: EventHubsPublisherOptions = {},
+  ) {
+    this.maxQueuedEvents = options.maxQueuedEvents ?? 50_000;
   }
 
-  private async batchesFor(
-    userId: string,
-    indices: number[],
-    events: readonly ClickstreamEvent[],
-  ): Promise<Array<{ batch: EventDataBatch; indices: number[] }>> {
-    const chunks: Array<{ batch: EventDataBatch; indices: number[] }> = [];
-    let current = {
-      batch: await this.producer.createBatch({ partitionKey: userId }),
-      indices: [] as number[],
-    };
-    for (const index of indices) {
-      const eventData = {
-        body: events[index],
-        messageId: events[index]?.eventId,
-        contentType: 'application/json',
-      };
-      if (current.batch.tryAdd(eventData)) {
-        current.indices.push(index);
+  async publish(events: readonly ClickstreamEvent[]): Promise<boolean[]> {
+    if (events.length === 0) return [];
+    const partitionIds = await this.loadPartitionIds();
+    if (this.queuedEvents + events.length > this.maxQueuedEvents) return events.map(() => false);
+    return Promise.all(
+      events.map(
+        (event) =>
+          new Promise<boolean>((settle) => {
+            const lane = this.laneFor(partitionForKey(event.userId, partitionIds));
+            lane.queue.push({
+              data: { body: event, messageId: event.eventId, contentType: 'application/json' },
+              settle,
+            });
+            this.queuedEvents += 1;
+            if (!lane.draining) {
+              lane.draining = true;
+              // The rest of this turn's requests join the batch before it goes.
+              setImmediate(() => void this.drain(lane));
+            }
+          }),
+      ),
+    );
+  }
+
+  /** Partition ids, asked once; asked again after a failure so an outage at start-up is not remembered. */
+  private loadPartitionIds(): Promise<string[]> {
+    if (this.partitionIds === undefined) {
+      this.partitionIds = this.producer.getPartitionIds().then((ids) => {
+        if (ids.length === 0) throw new Error('the event hub reported no partitions');
+        return ids;
+      });
+      this.partitionIds.catch(() => (this.partitionIds = undefined));
+    }
+    return this.partitionIds;
+  }
+
+  private laneFor(partitionId: string): PartitionLane {
+    let lane = this.lanes.get(partitionId);
+    if (!lane) {
+      lane = { partitionId, queue: [], draining: false };
+      this.lanes.set(partitionId, lane);
+    }
+    return lane;
+  }
+
+  private async drain(lane: PartitionLane): Promise<void> {
+    while (lane.queue.length > 0) {
+      let batch: EventDataBatch;
+      try {
+        batch = await this.producer.createBatch({ partitionId: lane.partitionId });
+      } catch {
+        settleAll(this.dequeue(lane, lane.queue.length), false);
         continue;
       }
-      if (current.indices.length === 0) throw new Error(`event ${index} is larger than an Event Hubs batch`);
-      chunks.push(current);
-      current = { batch: await this.producer.createBatch({ partitionKey: userId }), indices: [] };
-      if (!current.batch.tryAdd(eventData))
-        throw new Error(`event ${index} is larger than an Event Hubs batch`);
-      current.indices.push(index);
+      let fitting = 0;
+      while (fitting < lane.queue.length && batch.tryAdd((lane.queue[fitting] as QueuedEvent).data)) {
+        fitting += 1;
+      }
+      if (fitting === 0) {
+        // Larger than a whole batch: parseEvents' size limits keep this from happening on Standard (1 MB).
+        settleAll(this.dequeue(lane, 1), false);
+        continue;
+      }
+      const events = this.dequeue(lane, fitting);
+      try {
+        await this.producer.sendBatch(batch);
+        settleAll(events, true);
+      } catch {
+        // The request answers 503 for these events; the client's retry carries the same eventIds.
+        settleAll(events, false);
+      }
     }
-    if (current.indices.length > 0) chunks.push(current);
-    return chunks;
+    lane.draining = false;
+  }
+
+  private dequeue(lane: PartitionLane, count: number): QueuedEvent[] {
+    const taken = lane.queue.splice(0, count);
+    this.queuedEvents -= taken.length;
+    return taken;
   }
 }
 
-async function runWithConcurrency(
-  tasks: Array<() => Promise<void>>,
-  limit: number,
-  onError: (error: unknown) => void,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < tasks.length) {
-      const task = tasks[next++];
-      try {
-        await task?.();
-      } catch (error) {
-        onError(error);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+function settleAll(events: readonly QueuedEvent[], acknowledged: boolean): void {
+  for (const event of events) event.settle(acknowledged);
 }

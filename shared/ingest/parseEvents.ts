@@ -1,7 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import {
   ClickstreamEvent,
   ClientEvent,
+  clientEventKeys,
   clientEventSchema,
   MAX_EVENT_AGE_MS,
   MAX_FUTURE_SKEW_MS,
@@ -58,9 +59,18 @@ export function checkDeclaredLength(contentLength: string | null, limits: Ingest
 export function assignEventId(event: ClientEvent): string {
   if (event.eventId !== undefined) return event.eventId;
   if (event.timestamp === undefined) return randomUUID();
-  const canonical = JSON.stringify(Object.entries(event).sort(([a], [b]) => a.localeCompare(b)));
-  return `h-${createHash('sha256').update(canonical).digest('hex').slice(0, 32)}`;
+  const entries: Array<[string, unknown]> = [];
+  for (const key of canonicalKeyOrder) {
+    if (key in event) entries.push([key, event[key as keyof ClientEvent]]);
+  }
+  return `h-${hash('sha256', JSON.stringify(entries), 'hex').slice(0, 32)}`;
 }
+
+/**
+ * Every field a parsed event can hold, in `localeCompare` order (the order ids have always been computed
+ * in), sorted once rather than per event.
+ */
+const canonicalKeyOrder: readonly string[] = [...clientEventKeys].sort((a, b) => a.localeCompare(b));
 
 function checkTimestamp(event: ClientEvent, now: number): FieldError | undefined {
   if (event.timestamp === undefined) return undefined;

@@ -86,3 +86,34 @@ export function eventHubConsumerFor(
 export function redisClientFor(settings: Readonly<Record<string, string>>): Redis {
   return new Redis(setting(settings, 'RedisConnection'), { maxRetriesPerRequest: 1, lazyConnect: false });
 }
+
+/** An event the hub delivered, with the partition it came from. */
+export interface DeliveredEvent {
+  partitionId: string;
+  body: unknown;
+}
+
+/** Reads every partition of the stack's hub from the start into `delivered`, until `close()`. */
+export function recordHubEvents(settings: Readonly<Record<string, string>>): {
+  delivered: DeliveredEvent[];
+  close(): Promise<void>;
+} {
+  const consumer = eventHubConsumerFor(settings);
+  const delivered: DeliveredEvent[] = [];
+  const subscription = consumer.subscribe(
+    {
+      processEvents: async (events, context) => {
+        for (const e of events) delivered.push({ partitionId: context.partitionId, body: e.body });
+      },
+      processError: async () => undefined,
+    },
+    { startPosition: { enqueuedOn: new Date(0) }, maxWaitTimeInSeconds: 0.2 },
+  );
+  return {
+    delivered,
+    async close() {
+      await subscription.close();
+      await consumer.close();
+    },
+  };
+}

@@ -1,40 +1,24 @@
-import { EventHubConsumerClient, EventHubProducerClient, ReceivedEventData } from '@azure/event-hubs';
+import { EventHubProducerClient } from '@azure/event-hubs';
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import fc from 'fast-check';
 import { clickstreamEventSchema } from '../../../shared/events/clickstreamEvent';
 import { EventHubsPublisher, EventPublisher } from '../../../shared/ingest/eventPublisher';
+import { partitionForKey } from '../../../shared/ingest/partitioning';
 import { createIngestHandler, IngestHandlerDependencies } from '../../../shared/ingest/ingestHttpHandler';
-import {
-  eventHubConsumerFor,
-  eventHubProducerFor,
-  startTestStack,
-  TestStack,
-} from '../../support/localStack';
+import { eventHubProducerFor, recordHubEvents, startTestStack, TestStack } from '../../support/localStack';
 
 let stack: TestStack;
 let producer: EventHubProducerClient;
-let consumer: EventHubConsumerClient;
-const received: ReceivedEventData[] = [];
-let subscription: { close(): Promise<void> };
+let hub: ReturnType<typeof recordHubEvents>;
 
 beforeAll(async () => {
   stack = await startTestStack({ partitionCount: 2 });
   producer = eventHubProducerFor(stack.settings);
-  consumer = eventHubConsumerFor(stack.settings);
-  subscription = consumer.subscribe(
-    {
-      processEvents: async (events) => {
-        received.push(...events);
-      },
-      processError: async () => undefined,
-    },
-    { startPosition: { enqueuedOn: new Date(0) }, maxWaitTimeInSeconds: 0.2 },
-  );
+  hub = recordHubEvents(stack.settings);
 });
 
 afterAll(async () => {
-  await subscription.close();
-  await consumer.close();
+  await hub.close();
   await producer.close();
   await stack.stop();
 });
@@ -74,7 +58,7 @@ const view = (userId: string, productId = 'p1') => ({
 });
 
 describe('POST /api/events', () => {
-  it('sends valid events to Event Hubs keyed by user and answers 202 with a per-event report', async () => {
+  it('sends valid events to Event Hubs, a user to one partition, and answers 202 with a per-event report', async () => {
     const response = await handler()(
       post(JSON.stringify([view('ann', 'p1'), view('ann', 'p2'), view('ben')])),
       context(),
@@ -83,11 +67,14 @@ describe('POST /api/events', () => {
     expect(response.jsonBody).toMatchObject({ accepted: 3, rejected: 0 });
     await until(
       () =>
-        received.filter((e) => ['ann', 'ben'].includes((e.body as { userId: string }).userId)).length === 3,
+        hub.delivered.filter((e) => ['ann', 'ben'].includes((e.body as { userId: string }).userId)).length ===
+        3,
       'events',
     );
-    const ann = received.filter((e) => (e.body as { userId: string }).userId === 'ann');
-    expect(ann.map((e) => e.partitionKey)).toEqual(['ann', 'ann']);
+    const ann = hub.delivered.filter((e) => (e.body as { userId: string }).userId === 'ann');
+    expect(new Set(ann.map((e) => e.partitionId))).toEqual(
+      new Set([partitionForKey('ann', await producer.getPartitionIds())]),
+    );
     expect(ann.map((e) => (e.body as { productId: string }).productId)).toEqual(['p1', 'p2']);
     for (const e of ann) expect(clickstreamEventSchema.safeParse(e.body).success).toBe(true);
   });
@@ -116,7 +103,7 @@ describe('POST /api/events', () => {
     );
     expect(response.status).toBe(202);
     await until(
-      () => received.some((e) => (e.body as { userId: string }).userId === 'dan'),
+      () => hub.delivered.some((e) => (e.body as { userId: string }).userId === 'dan'),
       'the beacon event',
     );
   });
@@ -144,14 +131,14 @@ describe('POST /api/events', () => {
     ['an unknown event type', post(JSON.stringify({ type: 'teleport', userId: 'u' })), 400, undefined],
     ['a GET', post('', {}, 'GET'), 405, 'method_not_allowed'],
   ])('refuses %s and forwards nothing', async (_what, request, status, code) => {
-    const before = received.length;
+    const before = hub.delivered.length;
     const response = await handler()(request, context());
     expect(response.status).toBe(status);
     const body = response.jsonBody as { error?: { code: string; field?: string }; results?: unknown[] };
     if (code !== undefined) expect(body.error?.code).toBe(code);
     else expect(body.results).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 300));
-    expect(received.length).toBe(before);
+    expect(hub.delivered.length).toBe(before);
   });
 
   it('answers CORS preflights for allowed origins only', async () => {

@@ -88,6 +88,23 @@ describe('assignEventId', () => {
     expect(a).toBe(b);
     expect(assignEventId({ ...view, productId: 'p2', schemaVersion: 1 } as never)).not.toBe(a);
   });
+
+  it('derives the id from every field in a fixed order, so ids stay stable across releases', () => {
+    const full = {
+      ...view,
+      schemaVersion: 1,
+      sessionId: 's1',
+      category: 'shoes',
+      price: 12.5,
+      page: '/p1',
+      referrer: 'https://search.example',
+      device: 'mobile',
+      offerId: 'o1',
+      decisionId: 'd1',
+    };
+    // sha256 of the JSON of the [key, value] pairs sorted by localeCompare, as the first release did.
+    expect(assignEventId(full as never)).toBe('h-4675e56ba3a72b038c3cb16f8c1d7aa6');
+  });
 });
 
 describe('checkMediaType', () => {
