@@ -63,7 +63,14 @@ interface Scenario {
   eventsPerRequest: number;
   usersPerRequest: number;
   result: LoadResult;
+  /** CPU of this process (the server measured; the load generator is a child process) per request, µs. */
+  serverCpuUs: number;
+  /** CPU of the child-process stack (the Event Hubs emulator) per request, µs; 0 when in process. */
+  stackCpuUs: number;
 }
+
+/** CPU time of the stack when it runs in a child process. */
+let stackCpuMicros: () => number | undefined = () => undefined;
 
 async function measure(
   name: string,
@@ -72,6 +79,8 @@ async function measure(
   usersPerRequest = 1,
 ): Promise<Scenario> {
   progress(`  ${name}: ${WARMUP_MS} ms warm-up, ${DURATION_MS} ms measured, concurrency ${CONCURRENCY}`);
+  const cpuBefore = process.cpuUsage();
+  const stackBefore = stackCpuMicros() ?? 0;
   const result = await runLoad({
     url,
     bodies: bodies(eventsPerRequest, usersPerRequest),
@@ -79,11 +88,21 @@ async function measure(
     warmupMs: WARMUP_MS,
     durationMs: DURATION_MS,
   });
+  const cpu = process.cpuUsage(cpuBefore);
+  const stackCpu = (stackCpuMicros() ?? 0) - stackBefore;
   const accepted = result.statuses['202'] ?? 0;
   if (accepted !== result.requests) {
     throw new Error(`${name}: not every request was accepted: ${JSON.stringify(result.statuses)}`);
   }
-  return { name, eventsPerRequest, usersPerRequest, result };
+  const requests = Math.max(result.totalRequests, 1);
+  return {
+    name,
+    eventsPerRequest,
+    usersPerRequest,
+    result,
+    serverCpuUs: (cpu.user + cpu.system) / requests,
+    stackCpuUs: stackCpu / requests,
+  };
 }
 
 const usage = `usage: node dist/bench/ingest.js [--stack-in-process]
@@ -116,6 +135,7 @@ async function main(): Promise<void> {
         partitionCount: 4,
       });
   Object.assign(process.env, stack.settings);
+  if ('cpuMicros' in stack) stackCpuMicros = () => stack.cpuMicros();
   let host: FunctionsHost | undefined;
   let bare: Server | undefined;
   try {
@@ -139,7 +159,13 @@ async function main(): Promise<void> {
     const figures = (s: Scenario) => {
       const rps = s.result.requests / (s.result.elapsedMs / 1000);
       const latency = summarize(s.result.latenciesMs);
-      return { rps, eventsPerS: rps * s.eventsPerRequest, latency };
+      return {
+        rps,
+        eventsPerS: rps * s.eventsPerRequest,
+        latency,
+        cpu: s.serverCpuUs,
+        stackCpu: s.stackCpuUs,
+      };
     };
     const bs = figures(bareSingle);
     const is = figures(ingestSingle);
@@ -156,7 +182,16 @@ async function main(): Promise<void> {
     ] as const;
     process.stdout.write(
       `${formatTable(
-        ['scenario', 'requests/s', 'events/s', 'p50 ms', 'p99 ms', 'rps × bare'],
+        [
+          'scenario',
+          'requests/s',
+          'events/s',
+          'p50 ms',
+          'p99 ms',
+          'rps × bare',
+          'server CPU µs/req',
+          'emulator CPU µs/req',
+        ],
         rows.map(([name, f, floor]) => [
           name,
           f.rps,
@@ -164,6 +199,8 @@ async function main(): Promise<void> {
           f.latency.p50,
           f.latency.p99,
           `${ratio(f.rps, floor.rps).toFixed(2)}×`,
+          f.cpu,
+          stackInChild ? f.stackCpu : 'in server',
         ]),
       )}\n`,
     );
@@ -174,6 +211,12 @@ async function main(): Promise<void> {
 
     const results = {
       'ingest.single.ratio_vs_bare': round(ratioSingle, 3),
+      // CPU per request of the server process alone (bare: the floor), robust to other load on the machine.
+      'ingest.single.cpu_us_per_request': round(is.cpu, 0),
+      'ingest.single.emulator_cpu_us_per_request': round(is.stackCpu, 0),
+      'bare.single.cpu_us_per_request': round(bs.cpu, 0),
+      'ingest.single.cpu_ratio_vs_bare': round(ratio(bs.cpu, is.cpu), 3),
+      'ingest.batch100.cpu_us_per_event': round(ib.cpu / BATCH_SIZE, 1),
       'ingest.single.rps': round(is.rps, 0),
       'ingest.single.p50_ms': round(is.latency.p50),
       'ingest.single.p99_ms': round(is.latency.p99),

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from './stats';
 
@@ -9,6 +10,8 @@ import { packageRoot } from './stats';
 export interface ChildStack {
   /** The app settings the stack printed (local.settings.json Values). */
   readonly settings: Readonly<Record<string, string>>;
+  /** CPU time the stack's processes (node and redis-server) have used so far, in µs; undefined off Linux. */
+  cpuMicros(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -48,9 +51,31 @@ export async function startChildStack(partitions: number): Promise<ChildStack> {
   });
   return {
     settings: Object.freeze({ ...values }),
+    cpuMicros: () => (child.pid === undefined ? undefined : processTreeCpuMicros(child.pid)),
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
     },
   };
+}
+
+/** User + system CPU of a process and its descendants from /proc, in µs (undefined where there is no /proc). */
+export function processTreeCpuMicros(pid: number): number | undefined {
+  if (!existsSync(`/proc/${pid}/stat`)) return undefined;
+  const ticksPerSecond = 100; // USER_HZ, 100 on every Linux architecture Node supports
+  let total = 0;
+  const visit = (id: number) => {
+    try {
+      const fields = readFileSync(`/proc/${id}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      total += ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / ticksPerSecond;
+      for (const task of readdirSync(`/proc/${id}/task`)) {
+        const children = readFileSync(`/proc/${id}/task/${task}/children`, 'utf8').trim();
+        for (const child of children === '' ? [] : children.split(' ')) visit(Number(child));
+      }
+    } catch {
+      // The process ended meanwhile: it no longer counts.
+    }
+  };
+  visit(pid);
+  return total;
 }

@@ -1,9 +1,10 @@
+import { fork } from 'node:child_process';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 
 /**
- * Closed-loop HTTP load from a worker thread, so the client's work never runs on the event loop of the
- * server it measures. Keep-alive connections, fixed concurrency, bounded by time, loopback only.
+ * Closed-loop HTTP load from a child process, so the client's work never runs in the process it measures
+ * (and `process.cpuUsage()` there counts the server alone). Keep-alive connections, fixed concurrency,
+ * bounded by time, loopback only.
  */
 
 export interface LoadOptions {
@@ -28,6 +29,8 @@ export interface LoadResult {
   /** Measured responses by status code; 0 counts connection errors. */
   statuses: Record<string, number>;
   elapsedMs: number;
+  /** Every request completed, warm-up included: the denominator for CPU per request. */
+  totalRequests: number;
 }
 
 export function assertLoopback(url: string): void {
@@ -37,7 +40,7 @@ export function assertLoopback(url: string): void {
   }
 }
 
-/** Runs the load in a fresh worker thread and returns what it measured. */
+/** Runs the load in a fresh child process and returns what it measured. */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   assertLoopback(options.url);
   if (options.bodies.length === 0) throw new Error('runLoad needs at least one request body');
@@ -45,12 +48,17 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     throw new RangeError(`concurrency must be a positive integer, got ${options.concurrency}`);
   }
   // dist/bench/support/loadWorker.js next to this file once compiled.
-  const worker = new Worker(join(__dirname, 'loadWorker.js'), { workerData: options });
+  const child = fork(join(__dirname, 'loadWorker.js'), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   return new Promise<LoadResult>((resolve, reject) => {
-    worker.once('message', (result: LoadResult) => resolve(result));
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`load worker exited with code ${code}`));
+    let result: LoadResult | undefined;
+    child.once('message', (message: LoadResult) => (result = message));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (result !== undefined) resolve(result);
+      else reject(new Error(`load generator exited with code ${code} and no result`));
     });
+    child.send(options);
   });
 }

@@ -1,8 +1,7 @@
 import { Agent, request } from 'node:http';
-import { parentPort, workerData } from 'node:worker_threads';
 import type { LoadOptions, LoadResult } from './loadGenerator';
 
-/** The worker side of runLoad (bench/support/loadGenerator.ts). */
+/** The child-process side of runLoad (bench/support/loadGenerator.ts): options in, result out, exit. */
 
 function send(agent: Agent, target: URL, body: string, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve) => {
@@ -36,6 +35,7 @@ async function run(options: LoadOptions): Promise<LoadResult> {
   const latenciesMs: number[] = [];
   const statuses: Record<string, number> = {};
   let next = 0;
+  let totalRequests = 0;
   const interval = options.ratePerSecond === undefined ? 0 : 1000 / options.ratePerSecond;
   let nextStart = started;
 
@@ -53,6 +53,7 @@ async function run(options: LoadOptions): Promise<LoadResult> {
       const begin = performance.now();
       const status = await send(agent, target, body, headers);
       const end = performance.now();
+      totalRequests += 1;
       if (begin >= measureFrom && end <= stopAt) {
         latenciesMs.push(end - begin);
         statuses[status] = (statuses[status] ?? 0) + 1;
@@ -61,15 +62,21 @@ async function run(options: LoadOptions): Promise<LoadResult> {
   };
   await Promise.all(Array.from({ length: options.concurrency }, loop));
   agent.destroy();
-  return { requests: latenciesMs.length, latenciesMs, statuses, elapsedMs: options.durationMs };
+  return {
+    requests: latenciesMs.length,
+    latenciesMs,
+    statuses,
+    elapsedMs: options.durationMs,
+    totalRequests,
+  };
 }
 
-if (parentPort) {
-  const port = parentPort;
-  run(workerData as LoadOptions).then(
-    (result) => port.postMessage(result),
+process.once('message', (options: LoadOptions) => {
+  run(options).then(
+    (result) => process.send?.(result, () => process.exit(0)),
     (error: unknown) => {
-      throw error;
+      process.stderr.write(`load generator failed: ${String(error)}\n`);
+      process.exit(1);
     },
   );
-}
+});
