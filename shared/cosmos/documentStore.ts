@@ -57,11 +57,21 @@ function operationId(operation: OperationInput): string {
   return typeof id === 'string' ? id : JSON.stringify(id);
 }
 
+/** Full jitter: a random wait up to base × 2^(attempt − 1), capped. */
+const jitteredBackoff = (backoff: { baseDelayMs: number; maxDelayMs: number }, attempt: number) =>
+  Math.random() * Math.min(backoff.maxDelayMs, backoff.baseDelayMs * 2 ** (attempt - 1));
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface CosmosDocumentStoreOptions {
   /** Read-apply-write rounds for documents that keep conflicting with other writers. */
   maxConflictRounds?: number;
+  /**
+   * Random wait before reading conflicting documents again, doubling per round. Writers that collided
+   * (the partitions' batches all update the hot products and the roll-ups) would otherwise come back
+   * in step and collide again, each time with one more bulk read and write.
+   */
+  conflictBackoff?: { baseDelayMs: number; maxDelayMs: number };
   /** Backoff for throttled and failed requests and operations. */
   retry?: Omit<RetryOptions, 'isTransient'>;
 }
@@ -75,6 +85,7 @@ export interface CosmosDocumentStoreOptions {
  */
 export class CosmosDocumentStore implements DocumentStore {
   private readonly maxConflictRounds: number;
+  private readonly conflictBackoff: { baseDelayMs: number; maxDelayMs: number };
   private readonly retry: Omit<RetryOptions, 'isTransient'>;
 
   constructor(
@@ -82,6 +93,7 @@ export class CosmosDocumentStore implements DocumentStore {
     options: CosmosDocumentStoreOptions = {},
   ) {
     this.maxConflictRounds = options.maxConflictRounds ?? 20;
+    this.conflictBackoff = options.conflictBackoff ?? { baseDelayMs: 10, maxDelayMs: 500 };
     this.retry = options.retry ?? { ...defaultRetry, attempts: 10 };
   }
 
@@ -131,6 +143,7 @@ export class CosmosDocumentStore implements DocumentStore {
     const outcomes = new Array<UpdateOutcome>(updates.length);
     let pending = updates.map((_, index) => index);
     for (let round = 0; round < this.maxConflictRounds && pending.length > 0; round++) {
+      if (round > 0) await sleep(jitteredBackoff(this.conflictBackoff, round));
       const reads = await this.bulk(
         name,
         pending.map((index) => {
@@ -257,9 +270,7 @@ export class CosmosDocumentStore implements DocumentStore {
             `still failing after ${attempt} attempts: ${lastFailure}`,
         );
       }
-      const backoffMs =
-        Math.random() * Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
-      await sleep(Math.max(retryAfterMs, backoffMs));
+      await sleep(Math.max(retryAfterMs, jitteredBackoff(this.retry, attempt)));
       pending = retryNow.sort((a, b) => a - b);
     }
     return results;
