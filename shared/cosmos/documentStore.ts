@@ -72,7 +72,7 @@ export interface CosmosDocumentStoreOptions {
    * in step and collide again, each time with one more bulk read and write.
    */
   conflictBackoff?: { baseDelayMs: number; maxDelayMs: number };
-  /** Backoff for throttled and failed requests and operations. */
+  /** Backoff for throttled and failed bulk requests and operations of `updateMany`. */
   retry?: Omit<RetryOptions, 'isTransient'>;
 }
 
@@ -106,8 +106,9 @@ export class CosmosDocumentStore implements DocumentStore {
     partitionKey: string,
     id: string,
   ): Promise<T | undefined> {
+    // The offer function's point read keeps the shared default: its own timeout bounds it, not ours.
     const response = await withRetry(() => this.container(name).item(id, partitionKey).read<T>(), {
-      ...this.retry,
+      ...defaultRetry,
       isTransient: isTransientStatus,
     });
     return response.resource ?? undefined;
