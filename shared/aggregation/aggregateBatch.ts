@@ -35,7 +35,7 @@ interface DocumentWork {
 
 /**
  * Groups a batch by the documents it touches, so each document is read and written once per batch
- * however many of its events the batch holds.
+ * however many of its events the batch holds (and the store sends those reads and writes in bulk).
  */
 export function planDocumentWork(events: readonly SequencedEvent[]): DocumentWork[] {
   const work = new Map<string, DocumentWork>();
@@ -99,28 +99,6 @@ export function planDocumentWork(events: readonly SequencedEvent[]): DocumentWor
   return [...work.values()];
 }
 
-async function runLimited<T>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const errors: unknown[] = [];
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const item = items[next++] as T;
-        try {
-          await task(item);
-        } catch (error) {
-          errors.push(error);
-        }
-      }
-    }),
-  );
-  if (errors.length > 0) throw new AggregateError(errors, `${errors.length} document updates failed`);
-}
-
 /**
  * Processes one trigger batch: dead-letters what cannot be read, archives the raw events, then folds the
  * events into every aggregate they touch. Each document skips events at or below its own watermark for
@@ -131,24 +109,16 @@ export async function aggregateBatch(
   store: DocumentStore,
   archive: EventArchive,
   now: () => Date = () => new Date(),
-  concurrency = 16,
 ): Promise<AggregationResult> {
   if (batch.unprocessable.length > 0) await archive.deadLetter(batch.eventHubName, batch.unprocessable);
   const archiveBlobs = batch.events.length > 0 ? await archive.archive(batch.eventHubName, batch.events) : [];
-  const result: AggregationResult = {
-    events: batch.events.length,
-    deadLettered: batch.unprocessable.length,
-    documentsWritten: 0,
-    documentsUnchanged: 0,
-    archiveBlobs,
-  };
-  await runLimited(planDocumentWork(batch.events), concurrency, async (work) => {
-    const at = now().toISOString();
-    const outcome = await store.update<AggregateDocument>(
-      work.container,
-      work.partitionKey,
-      work.id,
-      (current) =>
+  const at = now().toISOString();
+  const outcomes = await store.updateMany<AggregateDocument>(
+    planDocumentWork(batch.events).map((work) => ({
+      container: work.container,
+      partitionKey: work.partitionKey,
+      id: work.id,
+      apply: (current) =>
         applyNewEvents(
           current,
           work.events,
@@ -156,9 +126,14 @@ export async function aggregateBatch(
           work.fold as (doc: AggregateDocument, e: SequencedEvent['event']) => void,
           at,
         ),
-    );
-    if (outcome === 'unchanged') result.documentsUnchanged += 1;
-    else result.documentsWritten += 1;
-  });
-  return result;
+    })),
+  );
+  const documentsUnchanged = outcomes.filter((outcome) => outcome === 'unchanged').length;
+  return {
+    events: batch.events.length,
+    deadLettered: batch.unprocessable.length,
+    documentsWritten: outcomes.length - documentsUnchanged,
+    documentsUnchanged,
+    archiveBlobs,
+  };
 }

@@ -1,8 +1,21 @@
-import { Container, Database, ErrorResponse } from '@azure/cosmos';
-import { defaultRetry, isTransientStatus, withRetry } from '../resilience/retry';
+import { Container, Database, JSONObject, OperationInput, OperationResponse } from '@azure/cosmos';
+import { defaultRetry, isTransientStatus, RetryOptions, withRetry } from '../resilience/retry';
 import { CosmosContainerName, cosmosContainers } from '../runtime/cosmosContainers';
 
 export type UpdateOutcome = 'created' | 'replaced' | 'unchanged';
+
+/** One read-modify-write of one document. */
+export interface DocumentUpdate<T extends { id: string }> {
+  container: CosmosContainerName;
+  partitionKey: string;
+  id: string;
+  /**
+   * The document to write, given the current one (undefined when there is none), or undefined to write
+   * nothing. Called again with the newer document when another writer got there first, so it must not
+   * change `current` or depend on how often it is called.
+   */
+  apply: (current: T | undefined) => T | undefined;
+}
 
 /** Read-modify-write access to documents, under optimistic concurrency. */
 export interface DocumentStore {
@@ -12,29 +25,77 @@ export interface DocumentStore {
     id: string,
   ): Promise<T | undefined>;
   /**
-   * Applies `update` to the current document (undefined when there is none) and writes the result only if
-   * nobody wrote in between; otherwise reads again and re-applies. `update` returns undefined to write nothing.
+   * Applies every update to its current document and writes each result only if nobody wrote that
+   * document in between; a document somebody else wrote is read again and its update re-applied. Returns
+   * the outcomes in the order of `updates`; throws when any document cannot be written.
    */
-  update<T extends { id: string }>(
-    container: CosmosContainerName,
-    partitionKey: string,
-    id: string,
-    update: (current: T | undefined) => T | undefined,
-  ): Promise<UpdateOutcome>;
+  updateMany<T extends { id: string }>(updates: readonly DocumentUpdate<T>[]): Promise<UpdateOutcome[]>;
 }
 
-const statusOf = (error: unknown): number | undefined =>
-  (error as ErrorResponse | undefined)?.code as number | undefined;
+/** Cosmos DB takes at most 100 operations in one bulk request (per partition key range). */
+const MAX_OPERATIONS_PER_BULK_CALL = 100;
 
-/** The Cosmos DB adapter: ETag If-Match replaces, create-on-missing, backoff on 429/5xx. */
+/** A bulk operation's result; Cosmos adds `retryAfterMilliseconds` to throttled ones. */
+type BulkResult = OperationResponse & { retryAfterMilliseconds?: number };
+
+const isSuccess = (status: number) => status >= 200 && status < 300;
+/** Per-operation statuses worth another try: throttling, timeouts, server errors. */
+const isTransientOperationStatus = (status: number) =>
+  status === 408 || status === 429 || status === 449 || status >= 500;
+
+/**
+ * `items.bulk` rethrows a failed bulk request as a plain Error without its status code ("Bulk request
+ * errored with: ..."), so throttling and outages at the request level look alike. Such a request carried
+ * only well-formed operations (the SDK checks them before sending), so it is retried like a 429/503.
+ */
+const isTransientBulkRequestError = (error: unknown) =>
+  isTransientStatus(error) || (error instanceof Error && error.message.startsWith('Bulk request errored'));
+
+function operationId(operation: OperationInput): string {
+  if ('id' in operation) return operation.id;
+  const { id } = operation.resourceBody;
+  return typeof id === 'string' ? id : JSON.stringify(id);
+}
+
+/** Full jitter: a random wait up to base × 2^(attempt − 1), capped. */
+const jitteredBackoff = (backoff: { baseDelayMs: number; maxDelayMs: number }, attempt: number) =>
+  Math.random() * Math.min(backoff.maxDelayMs, backoff.baseDelayMs * 2 ** (attempt - 1));
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface CosmosDocumentStoreOptions {
+  /** Read-apply-write rounds for documents that keep conflicting with other writers. */
+  maxConflictRounds?: number;
+  /**
+   * Random wait before reading conflicting documents again, doubling per round. Writers that collided
+   * (the partitions' batches all update the hot products and the roll-ups) would otherwise come back
+   * in step and collide again, each time with one more bulk read and write.
+   */
+  conflictBackoff?: { baseDelayMs: number; maxDelayMs: number };
+  /** Backoff for throttled and failed bulk requests and operations of `updateMany`. */
+  retry?: Omit<RetryOptions, 'isTransient'>;
+}
+
+/**
+ * The Cosmos DB adapter. `updateMany` reads the documents in bulk, applies the updates in memory and writes
+ * them back in bulk: a Create for a new document, a Replace with `ifMatch: <etag>` for an existing one.
+ * Every operation carries its own condition, so correctness does not depend on the bulk request being
+ * atomic (it is not). 409/412 → read those documents again and re-apply; 429/408/449/5xx → send those
+ * operations again after a backoff (at least the server's retry-after); anything else fails the call.
+ */
 export class CosmosDocumentStore implements DocumentStore {
-  /** Write requests sent, for the benchmark's write-reduction figure. */
-  writeRequests = 0;
+  private readonly maxConflictRounds: number;
+  private readonly conflictBackoff: { baseDelayMs: number; maxDelayMs: number };
+  private readonly retry: Omit<RetryOptions, 'isTransient'>;
 
   constructor(
     private readonly database: Database,
-    private readonly maxConflictRetries = 20,
-  ) {}
+    options: CosmosDocumentStoreOptions = {},
+  ) {
+    this.maxConflictRounds = options.maxConflictRounds ?? 20;
+    this.conflictBackoff = options.conflictBackoff ?? { baseDelayMs: 10, maxDelayMs: 500 };
+    this.retry = options.retry ?? { ...defaultRetry, attempts: 10 };
+  }
 
   private container(name: CosmosContainerName): Container {
     return this.database.container(cosmosContainers[name].id);
@@ -45,6 +106,7 @@ export class CosmosDocumentStore implements DocumentStore {
     partitionKey: string,
     id: string,
   ): Promise<T | undefined> {
+    // The offer function's point read keeps the shared default: its own timeout bounds it, not ours.
     const response = await withRetry(() => this.container(name).item(id, partitionKey).read<T>(), {
       ...defaultRetry,
       isTransient: isTransientStatus,
@@ -52,47 +114,166 @@ export class CosmosDocumentStore implements DocumentStore {
     return response.resource ?? undefined;
   }
 
-  async update<T extends { id: string }>(
-    name: CosmosContainerName,
-    partitionKey: string,
-    id: string,
-    update: (current: T | undefined) => T | undefined,
-  ): Promise<UpdateOutcome> {
-    const container = this.container(name);
-    for (let attempt = 0; attempt < this.maxConflictRetries; attempt++) {
-      const { resource: current, etag } = await withRetry(
-        () => container.item(id, partitionKey).read<T & { _etag?: string }>(),
-        {
-          ...defaultRetry,
-          isTransient: isTransientStatus,
-        },
-      );
-      const next = update(current ?? undefined);
-      if (next === undefined) return 'unchanged';
-      try {
-        this.writeRequests += 1;
-        if (current === undefined) {
-          await withRetry(() => container.items.create(next), {
-            ...defaultRetry,
-            isTransient: isTransientStatus,
-          });
-          return 'created';
-        }
-        await withRetry(
-          () =>
-            container
-              .item(id, partitionKey)
-              .replace(next, { accessCondition: { type: 'IfMatch', condition: etag ?? '' } }),
-          { ...defaultRetry, isTransient: isTransientStatus },
+  async updateMany<T extends { id: string }>(
+    updates: readonly DocumentUpdate<T>[],
+  ): Promise<UpdateOutcome[]> {
+    const byContainer = new Map<CosmosContainerName, number[]>();
+    updates.forEach((update, index) => {
+      const indexes = byContainer.get(update.container) ?? [];
+      indexes.push(index);
+      byContainer.set(update.container, indexes);
+    });
+    const outcomes = new Array<UpdateOutcome>(updates.length);
+    // Containers are independent: their rounds run side by side.
+    await Promise.all(
+      [...byContainer].map(async ([name, indexes]) => {
+        const containerOutcomes = await this.updateInContainer(
+          name,
+          indexes.map((index) => updates[index] as DocumentUpdate<T>),
         );
-        return 'replaced';
-      } catch (error) {
-        // 409: created concurrently; 412: replaced concurrently. Read again and re-apply.
-        const status = statusOf(error);
-        if (status === 409 || status === 412) continue;
-        throw error;
-      }
+        indexes.forEach((index, i) => (outcomes[index] = containerOutcomes[i] as UpdateOutcome));
+      }),
+    );
+    return outcomes;
+  }
+
+  private async updateInContainer<T extends { id: string }>(
+    name: CosmosContainerName,
+    updates: readonly DocumentUpdate<T>[],
+  ): Promise<UpdateOutcome[]> {
+    const outcomes = new Array<UpdateOutcome>(updates.length);
+    let pending = updates.map((_, index) => index);
+    for (let round = 0; round < this.maxConflictRounds && pending.length > 0; round++) {
+      if (round > 0) await sleep(jitteredBackoff(this.conflictBackoff, round));
+      const reads = await this.bulk(
+        name,
+        pending.map((index) => {
+          const update = updates[index] as DocumentUpdate<T>;
+          return { operationType: 'Read', id: update.id, partitionKey: update.partitionKey };
+        }),
+      );
+      const writes: Array<{ index: number; operation: OperationInput }> = [];
+      pending.forEach((index, i) => {
+        const update = updates[index] as DocumentUpdate<T>;
+        const read = reads[i] as BulkResult;
+        if (read.statusCode !== 404 && !isSuccess(read.statusCode)) {
+          throw new Error(
+            `${cosmosContainers[name].id}/${update.id}: read failed with status ${read.statusCode}`,
+          );
+        }
+        const current = read.statusCode === 404 ? undefined : (read.resourceBody as unknown as T);
+        const next = update.apply(current);
+        if (next === undefined) {
+          outcomes[index] = 'unchanged';
+          return;
+        }
+        const resourceBody = next as unknown as JSONObject;
+        writes.push({
+          index,
+          operation:
+            current === undefined
+              ? { operationType: 'Create', partitionKey: update.partitionKey, resourceBody }
+              : {
+                  operationType: 'Replace',
+                  id: update.id,
+                  partitionKey: update.partitionKey,
+                  resourceBody,
+                  ifMatch: read.eTag ?? '',
+                },
+        });
+      });
+      const results = await this.bulk(
+        name,
+        writes.map((w) => w.operation),
+      );
+      const conflicted: number[] = [];
+      writes.forEach(({ index, operation }, i) => {
+        const { statusCode } = results[i] as BulkResult;
+        if (isSuccess(statusCode)) {
+          outcomes[index] = operation.operationType === 'Create' ? 'created' : 'replaced';
+        } else if (statusCode === 409 || statusCode === 412) {
+          // 409: created concurrently; 412: replaced since our read. Read again and re-apply: the
+          // watermarks leave out what the other writer already counted.
+          conflicted.push(index);
+        } else {
+          const { id } = updates[index] as DocumentUpdate<T>;
+          throw new Error(
+            `${cosmosContainers[name].id}/${id}: ${operation.operationType} failed with status ${statusCode}`,
+          );
+        }
+      });
+      pending = conflicted;
     }
-    throw new Error(`${name}/${id}: still conflicting after ${this.maxConflictRetries} attempts`);
+    if (pending.length > 0) {
+      const ids = pending.map((index) => (updates[index] as DocumentUpdate<T>).id);
+      throw new Error(
+        `${cosmosContainers[name].id}/${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ` and ${ids.length - 5} more` : ''}: ` +
+          `still conflicting after ${this.maxConflictRounds} rounds`,
+      );
+    }
+    return outcomes;
+  }
+
+  /**
+   * Sends the operations in bulk requests of at most 100 and returns their results in order, sending
+   * throttled or failed operations (or whole requests) again with backoff until the attempts run out.
+   */
+  private async bulk(
+    name: CosmosContainerName,
+    operations: readonly OperationInput[],
+  ): Promise<BulkResult[]> {
+    const results = new Array<BulkResult>(operations.length);
+    let pending = operations.map((_, index) => index);
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const retryNow: number[] = [];
+      let retryAfterMs = 0;
+      let lastFailure = '';
+      const chunks: number[][] = [];
+      for (let i = 0; i < pending.length; i += MAX_OPERATIONS_PER_BULK_CALL) {
+        chunks.push(pending.slice(i, i + MAX_OPERATIONS_PER_BULK_CALL));
+      }
+      await Promise.all(
+        chunks.map(async (chunk) => {
+          let responses: BulkResult[];
+          try {
+            // `executeBulkOperations`, the successor, waits 1 s for more operations before it sends a
+            // part-filled batch: a second per call, which the end-to-end latency cannot afford.
+            responses = await this.container(name).items.bulk(
+              chunk.map((index) => operations[index] as OperationInput),
+            );
+          } catch (error) {
+            if (!isTransientBulkRequestError(error)) {
+              throw new Error(
+                `${cosmosContainers[name].id}: bulk request failed: ${error instanceof Error ? error.message : String(error)}`,
+              );
+            }
+            retryNow.push(...chunk);
+            lastFailure = error instanceof Error ? error.message : String(error);
+            return;
+          }
+          chunk.forEach((index, i) => {
+            const response = responses[i] as BulkResult;
+            if (isTransientOperationStatus(response.statusCode)) {
+              retryNow.push(index);
+              retryAfterMs = Math.max(retryAfterMs, response.retryAfterMilliseconds ?? 0);
+              lastFailure = `status ${response.statusCode}`;
+            } else {
+              results[index] = response;
+            }
+          });
+        }),
+      );
+      if (retryNow.length === 0) break;
+      if (attempt >= this.retry.attempts) {
+        const first = operations[retryNow[0] as number] as OperationInput;
+        throw new Error(
+          `${cosmosContainers[name].id}/${operationId(first)}: ${first.operationType} (and ${retryNow.length - 1} more operations) ` +
+            `still failing after ${attempt} attempts: ${lastFailure}`,
+        );
+      }
+      await sleep(Math.max(retryAfterMs, jitteredBackoff(this.retry, attempt)));
+      pending = retryNow.sort((a, b) => a - b);
+    }
+    return results;
   }
 }

@@ -24,39 +24,55 @@ export interface Fault {
 
 export async function startFaultProxy(
   target: string,
-  decide: (request: IncomingMessage) => Fault | undefined,
+  /**
+   * Called once the request body is in: a fault to answer with, or undefined to forward the request. It may
+   * be async, to make something happen at the service before the request reaches it.
+   */
+  decide: (request: IncomingMessage, body: Buffer) => Fault | undefined | Promise<Fault | undefined>,
 ): Promise<FaultProxy> {
   const targetUrl = new URL(target);
   let faults = 0;
   let forwarded = 0;
   const server: Server = createServer((req, res) => {
-    const fault = decide(req);
-    if (fault) {
-      faults += 1;
-      req.resume();
-      res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers });
-      res.end(fault.body ?? JSON.stringify({ code: String(fault.status), message: 'injected fault' }));
-      return;
-    }
-    forwarded += 1;
-    const upstream = httpRequest(
-      {
-        hostname: targetUrl.hostname,
-        port: targetUrl.port,
-        method: req.method,
-        path: req.url,
-        headers: { ...req.headers, host: targetUrl.host },
-      },
-      (upstreamResponse) => {
-        res.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
-        upstreamResponse.pipe(res);
-      },
-    );
-    upstream.on('error', () => {
-      res.writeHead(502);
-      res.end();
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      void Promise.resolve(decide(req, body)).then(
+        (fault) => {
+          if (fault) {
+            faults += 1;
+            res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers });
+            res.end(fault.body ?? JSON.stringify({ code: String(fault.status), message: 'injected fault' }));
+            return;
+          }
+          forwarded += 1;
+          const upstream = httpRequest(
+            {
+              hostname: targetUrl.hostname,
+              port: targetUrl.port,
+              method: req.method,
+              path: req.url,
+              headers: { ...req.headers, host: targetUrl.host },
+            },
+            (upstreamResponse) => {
+              res.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
+              upstreamResponse.pipe(res);
+            },
+          );
+          upstream.on('error', () => {
+            res.writeHead(502);
+            res.end();
+          });
+          upstream.end(body);
+        },
+        () => {
+          // A hook that failed leaves the request unanswered by the service: answer as a broken gateway.
+          res.writeHead(502);
+          res.end();
+        },
+      );
     });
-    req.pipe(upstream);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;

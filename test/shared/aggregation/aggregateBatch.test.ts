@@ -9,12 +9,17 @@ import { CosmosDocumentStore } from '../../../shared/cosmos/documentStore';
 import { ClickstreamEvent } from '../../../shared/events/clickstreamEvent';
 import { provisionCosmos } from '../../../shared/runtime/provisioning';
 import { blobServiceFor, cosmosClientFor, startTestStack, TestStack } from '../../support/localStack';
+import { CosmosRequestCounter, startCosmosRequestCounter } from '../../../local/cosmosRequestCounter';
+import { createCosmosClient } from '../../../shared/runtime/clients';
+import { parseConnectionString } from '../../../shared/config/settings';
 
 let stack: TestStack;
 let cosmos: CosmosClient;
 let database: Database;
 let blob: BlobServiceClient;
 let archive: BlobEventArchive;
+let counter: CosmosRequestCounter;
+let counted: CosmosClient;
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -25,9 +30,15 @@ beforeAll(async () => {
   await blob.getContainerClient('archive').createIfNotExists();
   await blob.getContainerClient('deadletter').createIfNotExists();
   archive = new BlobEventArchive(blob.getContainerClient('archive'), blob.getContainerClient('deadletter'));
+  counter = await startCosmosRequestCounter(
+    parseConnectionString(stack.settings.CosmosDBConnection!).get('accountendpoint')!,
+  );
+  counted = createCosmosClient({ kind: 'connectionString', endpoint: counter.url, key: 'a2V5' });
 });
 
 afterAll(async () => {
+  counted.dispose();
+  await counter.stop();
   cosmos.dispose();
   await stack.stop();
 });
@@ -77,8 +88,9 @@ function withoutSystemFields<T extends object>(doc: T): Partial<T> {
 }
 
 describe('aggregateBatch against Cosmos DB and Blob', () => {
-  it('writes profile, product, offer and roll-up documents once per batch', async () => {
-    const store = new CosmosDocumentStore(database);
+  it('writes profile, product, offer and roll-up documents once per batch, one bulk request per container', async () => {
+    const store = new CosmosDocumentStore(counted.database('aggregation-test'));
+    counter.reset();
     const batch = batchOf([
       ...events('alice', [
         { type: 'product_view', productId: 'p1', category: 'shoes' },
@@ -92,7 +104,8 @@ describe('aggregateBatch against Cosmos DB and Blob', () => {
     expect(result).toMatchObject({ events: 5, deadLettered: 0 });
     // profile + product + offer + hourly + daily
     expect(result.documentsWritten).toBe(5);
-    expect(store.writeRequests).toBe(5);
+    // Counted on the wire: user-profiles, product-stats, offer-stats, rollups (hour and day in one request).
+    expect(counter.counts()).toMatchObject({ writeRequests: 4, documentWrites: 5, readRequests: 4 });
 
     const profile = await read<UserProfile>('user-profiles', 'alice', 'alice');
     expect(profile.products.p1).toMatchObject({ views: 1, clicks: 1, purchases: 1 });
