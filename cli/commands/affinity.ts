@@ -8,7 +8,7 @@ import type { Weighting } from '../../models/affinity/ease';
 const usage = `usage: npx nextoffer affinity <subcommand> [options]
 
   train --input FILE --out DIR [--format F] [--lambda auto|N] [--max-items N] [--weighting W]
-        [--no-evaluate] [--seed N] [--model-version V]
+        [--blend auto|N] [--rp3-beta auto|N] [--no-evaluate] [--seed N] [--model-version V]
       Trains the affinity model and writes a bundle (model.onnx, items.json, coldStart.json,
       manifest.json) to DIR. Without --input it reads the last AFFINITY_TRAINING_DAYS days of the
       clickstream archive (settings ArchiveStorage, ARCHIVE_CONTAINER, EVENTHUB_NAME).
@@ -19,6 +19,7 @@ const usage = `usage: npx nextoffer affinity <subcommand> [options]
       knows gets the cold-start list.
 
   evaluate --input FILE [--k 10] [--seed N] [--format F] [--lambda auto|N] [--max-items N] [--weighting W]
+           [--blend auto|N] [--rp3-beta auto|N]
       Per-user random 75/25 split; prints MAP, nDCG@k, Precision@k, Recall@k of the model and of the
       popularity and SAR (Jaccard co-occurrence) baselines as JSON.
 
@@ -29,8 +30,10 @@ const usage = `usage: npx nextoffer affinity <subcommand> [options]
 
 Input files (FILE): CSV with header userId,itemId[,weight][,timestamp][,category], JSON Lines with those
 fields, or MovieLens rating dumps (u.data, ratings.dat, ratings.csv); --format auto|csv|jsonl|movielens
-(default auto). --lambda is EASE's regularisation and --weighting W (auto|binary|log1p|raw) how weights
-enter the model; 'auto' (the default for both) chooses them on a validation split of the training data.
+(default auto). The model blends EASE and RP3beta into one item matrix: --lambda is EASE's
+regularisation, --rp3-beta RP3beta's popularity exponent (0 or more), --blend RP3beta's share (0 = EASE
+alone, 1 = RP3beta alone) and --weighting W (auto|binary|log1p|raw) how weights enter the model; 'auto'
+(the default for all four) chooses them on a validation split of the training data.
 Progress goes to stderr, the result to stdout.`;
 
 const formats = ['auto', 'csv', 'jsonl', 'movielens'];
@@ -68,6 +71,22 @@ function lambda(raw: string | undefined): number | 'auto' {
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0)
     throw new UsageError(`--lambda must be 'auto' or a positive number, got '${raw}'`);
+  return value;
+}
+
+function blend(raw: string | undefined): number | 'auto' {
+  if (raw === undefined || raw === 'auto') return 'auto';
+  const value = Number(raw);
+  if (raw.trim() === '' || !(value >= 0 && value <= 1))
+    throw new UsageError(`--blend must be 'auto' or a number from 0 to 1, got '${raw}'`);
+  return value;
+}
+
+function rp3Beta(raw: string | undefined): number | 'auto' {
+  if (raw === undefined || raw === 'auto') return 'auto';
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0)
+    throw new UsageError(`--rp3-beta must be 'auto' or a number of 0 or more, got '${raw}'`);
   return value;
 }
 
@@ -123,6 +142,8 @@ async function train(args: string[]): Promise<number> {
       lambda: { type: 'string' },
       'max-items': { type: 'string' },
       weighting: { type: 'string' },
+      blend: { type: 'string' },
+      'rp3-beta': { type: 'string' },
       'no-evaluate': { type: 'boolean' },
       seed: { type: 'string' },
       'model-version': { type: 'string' },
@@ -133,6 +154,8 @@ async function train(args: string[]): Promise<number> {
     lambda: lambda(values.lambda),
     maxItems: positiveInteger('max-items', values['max-items'], 5000),
     weighting: weighting(values.weighting),
+    blend: blend(values.blend),
+    rp3Beta: rp3Beta(values['rp3-beta']),
     evaluate: values['no-evaluate'] !== true,
     seed: nonNegativeInteger('seed', values.seed, 42),
     version: values['model-version'],
@@ -238,6 +261,8 @@ async function evaluate(args: string[]): Promise<number> {
       lambda: { type: 'string' },
       'max-items': { type: 'string' },
       weighting: { type: 'string' },
+      blend: { type: 'string' },
+      'rp3-beta': { type: 'string' },
     },
   });
   const input = required('input', values.input);
@@ -249,6 +274,8 @@ async function evaluate(args: string[]): Promise<number> {
     lambda: lambda(values.lambda),
     maxItems: positiveInteger('max-items', values['max-items'], 5000),
     weighting: weighting(values.weighting),
+    blend: blend(values.blend),
+    rp3Beta: rp3Beta(values['rp3-beta']),
     onProgress: progress,
   };
   const interactions = await readInput(input, format(values.format));

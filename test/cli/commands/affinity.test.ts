@@ -120,6 +120,21 @@ describe('nextoffer affinity', () => {
     expect(result.model.ndcgAtK).toBeGreaterThan(result.baselines.popularity.ndcgAtK);
   });
 
+  it('evaluate takes a fixed blend and β, and --blend 0 is EASE alone', async () => {
+    const run = async (extra: string[]) => {
+      stdout = [];
+      expect(await command.run(['evaluate', '--input', input, '--lambda', '30', ...extra])).toBe(0);
+      return (JSON.parse(stdout.join('')) as { model: { algorithm: string; blend: number; rp3Beta: number } })
+        .model;
+    };
+    expect(await run(['--blend', '0.4', '--rp3-beta', '0.9'])).toMatchObject({
+      algorithm: 'ease+rp3beta',
+      blend: 0.4,
+      rp3Beta: 0.9,
+    });
+    expect(await run(['--blend', '0'])).toMatchObject({ algorithm: 'ease', blend: 0 });
+  });
+
   it('names the file, line and field of bad input, and writes nothing', async () => {
     const bad = join(directory, 'bad.csv');
     await writeFile(bad, 'userId,itemId,weight\nu1,i1,1\nu2,i2,lots\n');
@@ -139,6 +154,8 @@ describe('nextoffer affinity', () => {
     [['recommend', '--model', 'm', '--histories', 'h', '--k', '0'], '--k must be a positive integer'],
     [['evaluate', '--input', 'x', '--lambda=-1'], "--lambda must be 'auto' or a positive number"],
     [['evaluate', '--input', 'x', '--format', 'xml'], '--format must be one of'],
+    [['evaluate', '--input', 'x', '--blend', '1.5'], "--blend must be 'auto' or a number from 0 to 1"],
+    [['train', '--out', 'o', '--rp3-beta=-1'], "--rp3-beta must be 'auto' or a number of 0 or more"],
     [['evaluate', '--input', 'x', '--bogus'], "Unknown option '--bogus'"],
     [['dance'], "unknown subcommand 'dance'"],
   ])('rejects %j as a usage error', async (args, message) => {

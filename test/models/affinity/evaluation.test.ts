@@ -13,6 +13,8 @@ describe('evaluateAffinity', () => {
     expect(first.protocol).toMatchObject({ k: 10, seed: 9, users: 400, interactions: interactions.length });
     expect(first.protocol.trainPairs + first.protocol.testPairs).toBeGreaterThan(0);
     const { model, baselines } = first;
+    expect(model).toMatchObject({ lambda: 100, weighting: expect.any(String) as string });
+    expect(model.algorithm).toBe(model.blend === 0 ? 'ease' : model.blend === 1 ? 'rp3beta' : 'ease+rp3beta');
     expect(model.ndcgAtK).toBeGreaterThan(baselines.sar.ndcgAtK * 1.1);
     expect(model.ndcgAtK).toBeGreaterThan(baselines.popularity.ndcgAtK * 1.5);
     expect(model.precisionAtK).toBeGreaterThan(baselines.sar.precisionAtK * 1.1);

@@ -1,7 +1,9 @@
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { scoreWithEase, trainEase } from '../../../models/affinity/ease';
+import { trainAffinityMatrix } from '../../../models/affinity/affinityMatrix';
+import { scoreWithItemMatrix, trainEase } from '../../../models/affinity/ease';
+import { BLEND_SHARES, RP3_BETAS } from '../../../models/affinity/blendSearch';
 import { buildInteractionMatrix } from '../../../models/affinity/interactionMatrix';
 import { generateSyntheticInteractions } from '../../../models/affinity/synthetic';
 import { trainAffinityModel, writeBundle } from '../../../models/affinity/train';
@@ -43,6 +45,8 @@ describe('trainAffinityModel', () => {
   it('writes a bundle whose ONNX scores equal the trained matrix product, for users never seen', async () => {
     const bundle = await trainAffinityModel(interactions, {
       lambda: 50,
+      blend: 0.6,
+      rp3Beta: 0.7,
       evaluate: false,
       version: 'test-1',
       weighting: 'log1p',
@@ -59,6 +63,8 @@ describe('trainAffinityModel', () => {
     try {
       expect(model.version).toBe('test-1');
       expect(model.manifest.metrics).toBeNull();
+      expect(model.manifest.algorithm).toBe('ease+rp3beta');
+      expect(model.manifest.parameters).toMatchObject({ lambda: 50, blend: 0.6, rp3Beta: 0.7 });
       expect(model.manifest.data).toMatchObject({
         interactions: interactions.length,
         users: 200,
@@ -73,10 +79,12 @@ describe('trainAffinityModel', () => {
       ];
       const served = await model.score(history);
       const matrix = buildInteractionMatrix(interactions);
-      const reference = trainEase(matrix.rows, matrix.itemIds.length, {
+      const reference = trainAffinityMatrix(matrix.rows, matrix.itemIds.length, {
         lambda: 50,
         maxItems: 5000,
         weighting: 'log1p',
+        blend: 0.6,
+        rp3Beta: 0.7,
       });
       const row = {
         items: Int32Array.from([
@@ -90,12 +98,28 @@ describe('trainAffinityModel', () => {
         items: Int32Array.from(order, (i) => row.items[i]!),
         weights: Float64Array.from(order, (i) => row.weights[i]!),
       };
-      const expected = scoreWithEase(reference, sortedRow, matrix.itemIds.length, 'log1p');
+      const expected = scoreWithItemMatrix(reference, sortedRow, matrix.itemIds.length, 'log1p');
       expect(served).toHaveLength(expected.length);
       served.forEach((score, index) => expect(score).toBeCloseTo(expected[index]!, 4));
     } finally {
       await model.close();
     }
+  });
+
+  it('chooses the blend on the training data when it is auto, and says which model it is', async () => {
+    const bundle = await trainAffinityModel(interactions, { lambda: 50, evaluate: false });
+    const { blend, rp3Beta } = bundle.manifest.parameters;
+    expect(BLEND_SHARES).toContain(blend);
+    if (blend === 0) {
+      expect(bundle.manifest.algorithm).toBe('ease');
+      expect(rp3Beta).toBe(0);
+    } else {
+      expect(bundle.manifest.algorithm).toBe(blend === 1 ? 'rp3beta' : 'ease+rp3beta');
+      expect(RP3_BETAS).toContain(rp3Beta);
+    }
+    const easeOnly = await trainAffinityModel(interactions, { lambda: 50, blend: 0, evaluate: false });
+    expect(easeOnly.manifest.algorithm).toBe('ease');
+    expect(easeOnly.manifest.parameters).toMatchObject({ blend: 0, rp3Beta: 0 });
   });
 
   it('records held-out metrics and cold-start lists in the bundle', async () => {
