@@ -28,6 +28,8 @@ export interface AffinityEvaluation {
     weighting: Weighting;
     blend: number;
     rp3Beta: number;
+    lowRankShare: number;
+    lowRank: number;
     seconds: number;
   };
   baselines: {
@@ -101,6 +103,8 @@ export async function evaluateAffinity(
       weighting: fit.weighting,
       blend: fit.blend,
       rp3Beta: fit.rp3Beta,
+      lowRankShare: fit.lowRankShare,
+      lowRank: fit.lowRank,
       ...model,
       seconds: modelSeconds,
     },

@@ -13,8 +13,8 @@ import {
 } from '../../shared/affinity/bundle';
 import { loadAffinityModelFromFiles } from '../../shared/affinity/affinityModel';
 import { computeColdStartScores } from './coldStart';
-import { trainAffinityMatrix } from './affinityMatrix';
-import { searchBlend } from './blendSearch';
+import { blendShares, trainAffinityMatrix } from './affinityMatrix';
+import { BlendChoice, searchBlend } from './blendSearch';
 import { ItemMatrixModel, Weighting } from './ease';
 import { Interaction } from './interactions';
 import { buildInteractionMatrix, InteractionMatrix, UserRow } from './interactionMatrix';
@@ -33,6 +33,10 @@ export interface AffinityTrainingOptions {
   blend?: number | 'auto';
   /** RP3beta's popularity exponent β, or 'auto' (default) to choose it with the blend. */
   rp3Beta?: number | 'auto';
+  /** Share of the low-rank part (0 = none), or 'auto' (default). */
+  lowRankShare?: number | 'auto';
+  /** Rank of the low-rank part, or 'auto' (default) to choose it with its share. */
+  lowRank?: number | 'auto';
   /** Longest history a scoring call uses. */
   maxHistory?: number;
   /** Items per cold-start list. */
@@ -54,6 +58,8 @@ export const defaultTrainingOptions = {
   weighting: 'auto' as Weighting | 'auto',
   blend: 'auto' as number | 'auto',
   rp3Beta: 'auto' as number | 'auto',
+  lowRankShare: 'auto' as number | 'auto',
+  lowRank: 'auto' as number | 'auto',
   maxHistory: 500,
   coldStartSize: 100,
   k: 10,
@@ -69,6 +75,8 @@ export function resolveTrainingOptions(options: AffinityTrainingOptions): Resolv
     weighting: options.weighting ?? defaultTrainingOptions.weighting,
     blend: options.blend ?? defaultTrainingOptions.blend,
     rp3Beta: options.rp3Beta ?? defaultTrainingOptions.rp3Beta,
+    lowRankShare: options.lowRankShare ?? defaultTrainingOptions.lowRankShare,
+    lowRank: options.lowRank ?? defaultTrainingOptions.lowRank,
     maxHistory: options.maxHistory ?? defaultTrainingOptions.maxHistory,
     coldStartSize: options.coldStartSize ?? defaultTrainingOptions.coldStartSize,
     k: options.k ?? defaultTrainingOptions.k,
@@ -109,15 +117,14 @@ function toIso(epochMs: number | undefined): string | null {
 type FitOptions = ResolvedTrainingOptions & {
   lambda: number;
   weighting: Weighting;
-  blend: number;
-  rp3Beta: number;
-};
+} & BlendChoice;
 
 /**
  * Resolves 'auto' hyperparameters on the rows alone (inner validation split, see lambdaSearch.ts and
  * blendSearch.ts): with weighting 'auto', binary and log1p weights each get a λ search and the better
  * validation nDCG wins (ratings and event types carry signal on some data, only noise on other); then,
- * with EASE at that λ, RP3beta's β and its share in the blend are chosen on the same split.
+ * with EASE at that λ, the blend (RP3beta's β and share, the low-rank part's rank and share) is chosen
+ * on the same split.
  */
 function resolveHyperparameters(
   rows: readonly UserRow[],
@@ -144,9 +151,18 @@ function resolveHyperparameters(
     }
     chosen = { lambda: best!.lambda, weighting: best!.weighting };
   }
-  const { blend, rp3Beta } = options;
-  if (blend !== 'auto' && (rp3Beta !== 'auto' || blend === 0)) {
-    return { ...options, ...chosen, blend, rp3Beta: rp3Beta === 'auto' ? 0 : rp3Beta };
+  const { blend, rp3Beta, lowRankShare, lowRank } = options;
+  const fixedPair = blend !== 'auto' && (rp3Beta !== 'auto' || blend === 0);
+  const fixedLowRank = lowRankShare !== 'auto' && (lowRank !== 'auto' || lowRankShare === 0);
+  if (fixedPair && fixedLowRank) {
+    return {
+      ...options,
+      ...chosen,
+      blend,
+      rp3Beta: rp3Beta === 'auto' ? 0 : rp3Beta,
+      lowRankShare,
+      lowRank: lowRank === 'auto' ? 0 : lowRank,
+    };
   }
   const search = searchBlend(rows, itemCount, {
     ...options,
@@ -154,16 +170,30 @@ function resolveHyperparameters(
     onProgress,
     ...(blend === 'auto' ? {} : { blends: [blend] }),
     ...(rp3Beta === 'auto' ? {} : { betas: [rp3Beta] }),
+    ...(lowRankShare === 'auto' ? {} : { lowRankShares: [lowRankShare] }),
+    ...(lowRank === 'auto' ? {} : { lowRanks: [lowRank] }),
   });
+  const choice: BlendChoice = {
+    blend: search.blend,
+    rp3Beta: search.rp3Beta,
+    lowRankShare: search.lowRankShare,
+    lowRank: search.lowRank,
+  };
   onProgress?.(
-    `search chose λ=${chosen.lambda}, ${chosen.weighting} weighting, blend ${search.blend} with RP3beta β=${search.rp3Beta}`,
+    `search chose λ=${chosen.lambda}, ${chosen.weighting} weighting, blend ${choice.blend} with RP3beta β=${choice.rp3Beta}, low-rank share ${choice.lowRankShare} at rank ${choice.lowRank}`,
   );
-  return { ...options, ...chosen, blend: search.blend, rp3Beta: search.rp3Beta };
+  return { ...options, ...chosen, ...choice };
 }
 
-/** What the manifest and the evaluation call the fitted model. */
-export function algorithmName(fit: { blend: number }): string {
-  return fit.blend === 0 ? 'ease' : fit.blend === 1 ? 'rp3beta' : 'ease+rp3beta';
+/** What the manifest and the evaluation call the fitted model: its parts with a positive share. */
+export function algorithmName(fit: { blend: number; lowRankShare: number }): string {
+  const shares = blendShares(fit);
+  const parts = [
+    ...(shares.ease > 0 ? ['ease'] : []),
+    ...(shares.rp3beta > 0 ? ['rp3beta'] : []),
+    ...(shares.lowRank > 0 ? ['lowrank'] : []),
+  ];
+  return parts.join('+');
 }
 
 /**
@@ -222,6 +252,8 @@ function assembleBundle(
     weighting: options.weighting,
     blend: String(options.blend),
     rp3Beta: String(options.rp3Beta),
+    lowRankShare: String(options.lowRankShare),
+    lowRank: String(options.lowRank),
   });
   const items = encodeJson(itemIds);
   const coldStartBytes = encodeJson(coldStart);
@@ -244,6 +276,8 @@ function assembleBundle(
       maxItems: options.maxItems,
       blend: options.blend,
       rp3Beta: options.rp3Beta,
+      lowRankShare: options.lowRankShare,
+      lowRank: options.lowRank,
     },
     data: {
       interactions: matrix.interactions,

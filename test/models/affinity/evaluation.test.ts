@@ -1,5 +1,6 @@
 import { evaluateAffinity } from '../../../models/affinity/evaluation';
 import { generateSyntheticInteractions } from '../../../models/affinity/synthetic';
+import { algorithmName } from '../../../models/affinity/train';
 
 describe('evaluateAffinity', () => {
   it('beats the popularity and SAR baselines by a wide margin on low-rank data, reproducibly', async () => {
@@ -14,7 +15,7 @@ describe('evaluateAffinity', () => {
     expect(first.protocol.trainPairs + first.protocol.testPairs).toBeGreaterThan(0);
     const { model, baselines } = first;
     expect(model).toMatchObject({ lambda: 100, weighting: expect.any(String) as string });
-    expect(model.algorithm).toBe(model.blend === 0 ? 'ease' : model.blend === 1 ? 'rp3beta' : 'ease+rp3beta');
+    expect(model.algorithm).toBe(algorithmName(model));
     expect(model.ndcgAtK).toBeGreaterThan(baselines.sar.ndcgAtK * 1.1);
     expect(model.ndcgAtK).toBeGreaterThan(baselines.popularity.ndcgAtK * 1.5);
     expect(model.precisionAtK).toBeGreaterThan(baselines.sar.precisionAtK * 1.1);

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trainAffinityMatrix } from '../../../models/affinity/affinityMatrix';
 import { scoreWithItemMatrix, trainEase } from '../../../models/affinity/ease';
-import { BLEND_SHARES, RP3_BETAS } from '../../../models/affinity/blendSearch';
+import { BLEND_SHARES, LOW_RANK_SHARES, LOW_RANKS, RP3_BETAS } from '../../../models/affinity/blendSearch';
 import { buildInteractionMatrix } from '../../../models/affinity/interactionMatrix';
 import { generateSyntheticInteractions } from '../../../models/affinity/synthetic';
-import { trainAffinityModel, writeBundle } from '../../../models/affinity/train';
+import { algorithmName, trainAffinityModel, writeBundle } from '../../../models/affinity/train';
 import { loadAffinityModelFromDirectory } from '../../../shared/affinity/affinityModel';
 
 const interactions = generateSyntheticInteractions({ users: 200, items: 120, interactions: 6000, seed: 11 });
@@ -47,6 +47,8 @@ describe('trainAffinityModel', () => {
       lambda: 50,
       blend: 0.6,
       rp3Beta: 0.7,
+      lowRankShare: 0.2,
+      lowRank: 8,
       evaluate: false,
       version: 'test-1',
       weighting: 'log1p',
@@ -63,8 +65,14 @@ describe('trainAffinityModel', () => {
     try {
       expect(model.version).toBe('test-1');
       expect(model.manifest.metrics).toBeNull();
-      expect(model.manifest.algorithm).toBe('ease+rp3beta');
-      expect(model.manifest.parameters).toMatchObject({ lambda: 50, blend: 0.6, rp3Beta: 0.7 });
+      expect(model.manifest.algorithm).toBe('ease+rp3beta+lowrank');
+      expect(model.manifest.parameters).toMatchObject({
+        lambda: 50,
+        blend: 0.6,
+        rp3Beta: 0.7,
+        lowRankShare: 0.2,
+        lowRank: 8,
+      });
       expect(model.manifest.data).toMatchObject({
         interactions: interactions.length,
         users: 200,
@@ -85,6 +93,8 @@ describe('trainAffinityModel', () => {
         weighting: 'log1p',
         blend: 0.6,
         rp3Beta: 0.7,
+        lowRankShare: 0.2,
+        lowRank: 8,
       });
       const row = {
         items: Int32Array.from([
@@ -108,18 +118,22 @@ describe('trainAffinityModel', () => {
 
   it('chooses the blend on the training data when it is auto, and says which model it is', async () => {
     const bundle = await trainAffinityModel(interactions, { lambda: 50, evaluate: false });
-    const { blend, rp3Beta } = bundle.manifest.parameters;
+    const { blend, rp3Beta, lowRankShare, lowRank } = bundle.manifest.parameters;
     expect(BLEND_SHARES).toContain(blend);
-    if (blend === 0) {
-      expect(bundle.manifest.algorithm).toBe('ease');
-      expect(rp3Beta).toBe(0);
-    } else {
-      expect(bundle.manifest.algorithm).toBe(blend === 1 ? 'rp3beta' : 'ease+rp3beta');
-      expect(RP3_BETAS).toContain(rp3Beta);
-    }
-    const easeOnly = await trainAffinityModel(interactions, { lambda: 50, blend: 0, evaluate: false });
+    expect(blend === 0 ? [0] : RP3_BETAS).toContain(rp3Beta);
+    expect(LOW_RANK_SHARES).toContain(lowRankShare);
+    expect(lowRankShare === 0 ? [0] : LOW_RANKS).toContain(lowRank);
+    expect(bundle.manifest.algorithm).toBe(
+      algorithmName({ blend: Number(blend), lowRankShare: Number(lowRankShare) }),
+    );
+    const easeOnly = await trainAffinityModel(interactions, {
+      lambda: 50,
+      blend: 0,
+      lowRankShare: 0,
+      evaluate: false,
+    });
     expect(easeOnly.manifest.algorithm).toBe('ease');
-    expect(easeOnly.manifest.parameters).toMatchObject({ blend: 0, rp3Beta: 0 });
+    expect(easeOnly.manifest.parameters).toMatchObject({ blend: 0, rp3Beta: 0, lowRankShare: 0, lowRank: 0 });
   });
 
   it('records held-out metrics and cold-start lists in the bundle', async () => {
