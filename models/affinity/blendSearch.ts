@@ -4,7 +4,7 @@ import { UserRow } from './interactionMatrix';
 import { innerValidationSplit } from './lambdaSearch';
 import { lowRankBasis } from './lowRank';
 import { rankingMetrics } from './protocol';
-import { rp3betaWeights } from './rp3beta';
+import { popularityDemotion, randomWalkWeights } from './rp3beta';
 import { topItems } from '../../shared/affinity/affinityModel';
 
 /**
@@ -54,8 +54,11 @@ export interface BlendSearchResult extends BlendChoice {
 /** A part's validation scores for one user, already divided by the part's matrix norm. */
 type PartScorer = (row: CatalogRow, scores: Float64Array) => void;
 
-function matrixScorer(weights: Float32Array | Float64Array, n: number): PartScorer {
-  const norm = frobeniusNorm(weights) || 1;
+function matrixScorer(
+  weights: Float32Array | Float64Array,
+  n: number,
+  norm = frobeniusNorm(weights) || 1,
+): PartScorer {
   return ({ positions, values }, scores) => {
     scores.fill(0);
     for (let e = 0; e < positions.length; e++) {
@@ -64,6 +67,33 @@ function matrixScorer(weights: Float32Array | Float64Array, n: number): PartScor
       for (let j = 0; j < n; j++) scores[j]! += value * weights[rowStart + j]!;
     }
   };
+}
+
+/**
+ * RP3beta's scorers for every β from one walk matrix: demotion by popularity^−β is a column scaling D,
+ * so x·(W·D) = (x·W)·D and ‖W·D‖² = Σⱼ dⱼ²·Σᵢ Wᵢⱼ². The walk scores of the current history are
+ * computed once and scaled per β (scorers are called in order for each user, the first one scoring).
+ */
+function walkScorers(train: readonly CatalogRow[], n: number, betas: readonly number[]): PartScorer[] {
+  const walk = randomWalkWeights(train, n);
+  const columnSquares = new Float64Array(n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) columnSquares[j]! += walk[i * n + j]! ** 2;
+  const walkScores = new Float64Array(n);
+  const scoreWalk = matrixScorer(walk, n, 1);
+  let scoredRow: CatalogRow | undefined;
+  return betas.map((beta) => {
+    const demotion = popularityDemotion(train, n, beta);
+    let squared = 0;
+    for (let j = 0; j < n; j++) squared += demotion[j]! ** 2 * columnSquares[j]!;
+    const norm = squared > 0 ? Math.sqrt(squared) : 1;
+    return (row, scores) => {
+      if (scoredRow !== row) {
+        scoreWalk(row, walkScores);
+        scoredRow = row;
+      }
+      for (let j = 0; j < n; j++) scores[j] = (walkScores[j]! * demotion[j]!) / norm;
+    };
+  });
 }
 
 /** Scores of L = V·Vᵀ (zero diagonal) for the first `rank` columns of a basis n × width, without L. */
@@ -145,7 +175,7 @@ export function searchBlend(
   const widest = Math.min(n, Math.max(0, ...ranks));
   const basis = widest > 0 && lowRankShares.some((c) => c > 0) ? lowRankBasis(train, n, widest) : undefined;
   const ease = matrixScorer(easeWeightsFromGram(gramMatrix(train, n), n, options.lambda), n);
-  const walks = betas.map((beta) => matrixScorer(rp3betaWeights(train, n, beta), n));
+  const walks = walkScorers(train, n, betas);
 
   // Stage 1: EASE and RP3beta. Parts: [EASE, walk(β₀), walk(β₁), …].
   const first: BlendChoice[] = [

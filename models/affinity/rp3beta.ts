@@ -13,14 +13,20 @@ import { CatalogRow } from './ease';
  * in `affinityMatrix.ts`. Cost: one pass over each user's item pairs, like the Gram matrix.
  */
 export function rp3betaWeights(rows: readonly CatalogRow[], n: number, beta: number): Float64Array {
-  if (!(beta >= 0)) throw new Error(`beta must be non-negative, got ${beta}`);
+  const weights = randomWalkWeights(rows, n);
+  const demotion = popularityDemotion(rows, n, beta);
+  for (let i = 0; i < n; i++) {
+    const rowStart = i * n;
+    for (let j = 0; j < n; j++) weights[rowStart + j]! *= demotion[j]!;
+  }
+  return weights;
+}
+
+/** The walk's transition probabilities item → user → item before the popularity demotion (β = 0). */
+export function randomWalkWeights(rows: readonly CatalogRow[], n: number): Float64Array {
   const itemMass = new Float64Array(n);
-  const users = new Float64Array(n);
   for (const { positions, values } of rows) {
-    for (let a = 0; a < positions.length; a++) {
-      itemMass[positions[a]!]! += values[a]!;
-      users[positions[a]!]! += 1;
-    }
+    for (let a = 0; a < positions.length; a++) itemMass[positions[a]!]! += values[a]!;
   }
   const weights = new Float64Array(n * n);
   for (const { positions, values } of rows) {
@@ -36,10 +42,16 @@ export function rp3betaWeights(rows: readonly CatalogRow[], n: number, beta: num
       }
     }
   }
-  const demotion = Float64Array.from(users, (count) => (count > 0 ? Math.pow(count, -beta) : 0));
-  for (let i = 0; i < n; i++) {
-    const rowStart = i * n;
-    for (let j = 0; j < n; j++) weights[rowStart + j]! *= demotion[j]!;
-  }
   return weights;
+}
+
+/**
+ * Column j's factor popularity_j^−β (0 for an item nobody engaged with). Demoting is a column scaling,
+ * so a history's RP3beta scores are its walk scores times these factors, for every β at once.
+ */
+export function popularityDemotion(rows: readonly CatalogRow[], n: number, beta: number): Float64Array {
+  if (!(beta >= 0)) throw new Error(`beta must be non-negative, got ${beta}`);
+  const users = new Float64Array(n);
+  for (const { positions } of rows) for (const p of positions) users[p]! += 1;
+  return Float64Array.from(users, (count) => (count > 0 ? Math.pow(count, -beta) : 0));
 }

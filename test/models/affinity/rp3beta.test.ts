@@ -1,6 +1,6 @@
 import { catalogRows } from '../../../models/affinity/ease';
 import { rowFromMap } from '../../../models/affinity/interactionMatrix';
-import { rp3betaWeights } from '../../../models/affinity/rp3beta';
+import { popularityDemotion, randomWalkWeights, rp3betaWeights } from '../../../models/affinity/rp3beta';
 
 describe('rp3betaWeights', () => {
   // Three users over three items, weights already applied (raw weighting).
@@ -43,6 +43,14 @@ describe('rp3betaWeights', () => {
     const weights = rp3betaWeights(rows, 3, 0);
     // From item 2 every step stays on user 1, who moves to item 0 or 1 with 2/4 and 1/4 (and back to 2).
     expect(weights[2 * 3 + 0]! + weights[2 * 3 + 1]!).toBeCloseTo(3 / 4, 12);
+  });
+
+  it('is the walk with each column scaled by its popularity demotion', () => {
+    const walk = randomWalkWeights(rows, 3);
+    const demotion = popularityDemotion(rows, 3, 0.8);
+    expect(Array.from(demotion)).toEqual([2 ** -0.8, 3 ** -0.8, 1]);
+    const weights = rp3betaWeights(rows, 3, 0.8);
+    weights.forEach((weight, index) => expect(weight).toBeCloseTo(walk[index]! * demotion[index % 3]!, 12));
   });
 
   it('refuses a negative β', () => {
