@@ -47,6 +47,8 @@ interface CaseResult {
   weighting: string;
   blend: number;
   rp3Beta: number;
+  lowRankShare: number;
+  lowRank: number;
   ndcgAtK: number | null;
   precisionAtK: number | null;
 }
@@ -90,6 +92,8 @@ async function runCase(spec: Case): Promise<CaseResult> {
     weighting: bundle.manifest.weighting,
     blend: Number(bundle.manifest.parameters.blend),
     rp3Beta: Number(bundle.manifest.parameters.rp3Beta),
+    lowRankShare: Number(bundle.manifest.parameters.lowRankShare),
+    lowRank: Number(bundle.manifest.parameters.lowRank),
     ndcgAtK: bundle.manifest.metrics?.ndcgAtK ?? null,
     precisionAtK: bundle.manifest.metrics?.precisionAtK ?? null,
   };
@@ -122,7 +126,7 @@ async function main(): Promise<void> {
     r.peakRssMb.toFixed(0),
     r.modelMb.toFixed(1),
     `${r.lambda} ${r.weighting}`,
-    `${r.blend} / ${r.rp3Beta}`,
+    `${r.blend} / ${r.rp3Beta} / ${r.lowRankShare} / ${r.lowRank}`,
     `${r.ndcgAtK} / ${r.precisionAtK}`,
   ]);
   const header = [
@@ -135,7 +139,7 @@ async function main(): Promise<void> {
     'peak RSS MB',
     'model MB',
     'λ, weighting',
-    'blend / β',
+    's / β / c / r',
     'held-out nDCG@10 / P@10',
   ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -159,6 +163,8 @@ async function main(): Promise<void> {
     json[`affinity.train_${r.name}.precision_at_10`] = r.precisionAtK;
     json[`affinity.train_${r.name}.blend`] = r.blend;
     json[`affinity.train_${r.name}.rp3_beta`] = r.rp3Beta;
+    json[`affinity.train_${r.name}.low_rank_share`] = r.lowRankShare;
+    json[`affinity.train_${r.name}.low_rank`] = r.lowRank;
   }
   const directory = join(__dirname, '..', '..', 'bench', 'results');
   mkdirSync(directory, { recursive: true });
