@@ -15,8 +15,9 @@ import { trainAffinityModel } from '../models/affinity/train';
  * memory is its own.
  *
  *   fit       EASE on all interactions with a fixed λ (Gram matrix, inverse, weights)
- *   pipeline  what `affinity train` does: λ search, held-out evaluation through ONNX, final fit, export,
- *             cold start — the figure the issue's budgets (30 s / 5 min / 4 GB) apply to
+ *   pipeline  what `affinity train` does: λ, weighting and blend search, held-out evaluation through
+ *             ONNX, final fit (EASE blended with RP3beta), export, cold start — the figure the issue's
+ *             budgets (30 s / 5 min / 4 GB) apply to
  */
 
 interface Case {
@@ -44,7 +45,12 @@ interface CaseResult {
   modelMb: number;
   lambda: number;
   weighting: string;
+  blend: number;
+  rp3Beta: number;
+  lowRankShare: number;
+  lowRank: number;
   ndcgAtK: number | null;
+  precisionAtK: number | null;
 }
 
 function seconds(start: bigint): number {
@@ -84,7 +90,12 @@ async function runCase(spec: Case): Promise<CaseResult> {
     modelMb: bundle.files['model.onnx'].byteLength / 1e6,
     lambda: Number(bundle.manifest.parameters.lambda),
     weighting: bundle.manifest.weighting,
+    blend: Number(bundle.manifest.parameters.blend),
+    rp3Beta: Number(bundle.manifest.parameters.rp3Beta),
+    lowRankShare: Number(bundle.manifest.parameters.lowRankShare),
+    lowRank: Number(bundle.manifest.parameters.lowRank),
     ndcgAtK: bundle.manifest.metrics?.ndcgAtK ?? null,
+    precisionAtK: bundle.manifest.metrics?.precisionAtK ?? null,
   };
 }
 
@@ -115,7 +126,8 @@ async function main(): Promise<void> {
     r.peakRssMb.toFixed(0),
     r.modelMb.toFixed(1),
     `${r.lambda} ${r.weighting}`,
-    String(r.ndcgAtK),
+    `${r.blend} / ${r.rp3Beta} / ${r.lowRankShare} / ${r.lowRank}`,
+    `${r.ndcgAtK} / ${r.precisionAtK}`,
   ]);
   const header = [
     'interactions',
@@ -127,7 +139,8 @@ async function main(): Promise<void> {
     'peak RSS MB',
     'model MB',
     'λ, weighting',
-    'held-out nDCG@10',
+    's / β / c / r',
+    'held-out nDCG@10 / P@10',
   ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const format = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
@@ -147,6 +160,11 @@ async function main(): Promise<void> {
     json[`affinity.train_${r.name}.model_mb`] = round(r.modelMb);
     json[`affinity.train_${r.name}.items`] = r.items;
     json[`affinity.train_${r.name}.ndcg_at_10`] = r.ndcgAtK;
+    json[`affinity.train_${r.name}.precision_at_10`] = r.precisionAtK;
+    json[`affinity.train_${r.name}.blend`] = r.blend;
+    json[`affinity.train_${r.name}.rp3_beta`] = r.rp3Beta;
+    json[`affinity.train_${r.name}.low_rank_share`] = r.lowRankShare;
+    json[`affinity.train_${r.name}.low_rank`] = r.lowRank;
   }
   const directory = join(__dirname, '..', '..', 'bench', 'results');
   mkdirSync(directory, { recursive: true });

@@ -8,6 +8,7 @@ import type { Weighting } from '../../models/affinity/ease';
 const usage = `usage: npx nextoffer affinity <subcommand> [options]
 
   train --input FILE --out DIR [--format F] [--lambda auto|N] [--max-items N] [--weighting W]
+        [--blend auto|N] [--rp3-beta auto|N] [--low-rank-share auto|N] [--low-rank auto|N]
         [--no-evaluate] [--seed N] [--model-version V]
       Trains the affinity model and writes a bundle (model.onnx, items.json, coldStart.json,
       manifest.json) to DIR. Without --input it reads the last AFFINITY_TRAINING_DAYS days of the
@@ -19,6 +20,7 @@ const usage = `usage: npx nextoffer affinity <subcommand> [options]
       knows gets the cold-start list.
 
   evaluate --input FILE [--k 10] [--seed N] [--format F] [--lambda auto|N] [--max-items N] [--weighting W]
+           [--blend auto|N] [--rp3-beta auto|N] [--low-rank-share auto|N] [--low-rank auto|N]
       Per-user random 75/25 split; prints MAP, nDCG@k, Precision@k, Recall@k of the model and of the
       popularity and SAR (Jaccard co-occurrence) baselines as JSON.
 
@@ -29,8 +31,11 @@ const usage = `usage: npx nextoffer affinity <subcommand> [options]
 
 Input files (FILE): CSV with header userId,itemId[,weight][,timestamp][,category], JSON Lines with those
 fields, or MovieLens rating dumps (u.data, ratings.dat, ratings.csv); --format auto|csv|jsonl|movielens
-(default auto). --lambda is EASE's regularisation and --weighting W (auto|binary|log1p|raw) how weights
-enter the model; 'auto' (the default for both) chooses them on a validation split of the training data.
+(default auto). The model blends EASE, RP3beta and a low-rank projection into one item matrix: --lambda
+is EASE's regularisation, --rp3-beta RP3beta's popularity exponent (0 or more), --blend RP3beta's share
+next to EASE (0 = EASE alone, 1 = RP3beta alone), --low-rank the projection's rank and --low-rank-share
+its share (0 = none), --weighting W (auto|binary|log1p|raw) how weights enter the model; 'auto' (the
+default for all) chooses them on a validation split of the training data.
 Progress goes to stderr, the result to stdout.`;
 
 const formats = ['auto', 'csv', 'jsonl', 'movielens'];
@@ -68,6 +73,27 @@ function lambda(raw: string | undefined): number | 'auto' {
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0)
     throw new UsageError(`--lambda must be 'auto' or a positive number, got '${raw}'`);
+  return value;
+}
+
+function share(name: string, raw: string | undefined): number | 'auto' {
+  if (raw === undefined || raw === 'auto') return 'auto';
+  const value = Number(raw);
+  if (raw.trim() === '' || !(value >= 0 && value <= 1))
+    throw new UsageError(`--${name} must be 'auto' or a number from 0 to 1, got '${raw}'`);
+  return value;
+}
+
+function lowRank(raw: string | undefined): number | 'auto' {
+  if (raw === undefined || raw === 'auto') return 'auto';
+  return positiveInteger('low-rank', raw, 1);
+}
+
+function rp3Beta(raw: string | undefined): number | 'auto' {
+  if (raw === undefined || raw === 'auto') return 'auto';
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0)
+    throw new UsageError(`--rp3-beta must be 'auto' or a number of 0 or more, got '${raw}'`);
   return value;
 }
 
@@ -123,6 +149,10 @@ async function train(args: string[]): Promise<number> {
       lambda: { type: 'string' },
       'max-items': { type: 'string' },
       weighting: { type: 'string' },
+      blend: { type: 'string' },
+      'rp3-beta': { type: 'string' },
+      'low-rank-share': { type: 'string' },
+      'low-rank': { type: 'string' },
       'no-evaluate': { type: 'boolean' },
       seed: { type: 'string' },
       'model-version': { type: 'string' },
@@ -133,6 +163,10 @@ async function train(args: string[]): Promise<number> {
     lambda: lambda(values.lambda),
     maxItems: positiveInteger('max-items', values['max-items'], 5000),
     weighting: weighting(values.weighting),
+    blend: share('blend', values.blend),
+    rp3Beta: rp3Beta(values['rp3-beta']),
+    lowRankShare: share('low-rank-share', values['low-rank-share']),
+    lowRank: lowRank(values['low-rank']),
     evaluate: values['no-evaluate'] !== true,
     seed: nonNegativeInteger('seed', values.seed, 42),
     version: values['model-version'],
@@ -238,6 +272,10 @@ async function evaluate(args: string[]): Promise<number> {
       lambda: { type: 'string' },
       'max-items': { type: 'string' },
       weighting: { type: 'string' },
+      blend: { type: 'string' },
+      'rp3-beta': { type: 'string' },
+      'low-rank-share': { type: 'string' },
+      'low-rank': { type: 'string' },
     },
   });
   const input = required('input', values.input);
@@ -249,6 +287,10 @@ async function evaluate(args: string[]): Promise<number> {
     lambda: lambda(values.lambda),
     maxItems: positiveInteger('max-items', values['max-items'], 5000),
     weighting: weighting(values.weighting),
+    blend: share('blend', values.blend),
+    rp3Beta: rp3Beta(values['rp3-beta']),
+    lowRankShare: share('low-rank-share', values['low-rank-share']),
+    lowRank: lowRank(values['low-rank']),
     onProgress: progress,
   };
   const interactions = await readInput(input, format(values.format));

@@ -22,7 +22,7 @@ export interface EaseOptions {
   weighting: Weighting;
 }
 
-export interface EaseModel {
+export interface ItemMatrixModel {
   /** Indices (into the training matrix's items) of the modelled items, in model order. */
   catalog: Int32Array;
   /** Row-major catalog × catalog weights; row i holds what item i contributes to every item's score. */
@@ -47,45 +47,66 @@ export function selectCatalog(rows: readonly UserRow[], itemCount: number, maxIt
   return Int32Array.from(engaged.slice(0, maxItems)).sort();
 }
 
-export function trainEase(
+/** A user row restricted to the catalog: positions into the catalog (ascending) and weighted values. */
+export interface CatalogRow {
+  positions: Int32Array;
+  values: Float64Array;
+}
+
+/** Each row's items that are in the catalog, as catalog positions with their weighted values. */
+export function catalogRows(
   rows: readonly UserRow[],
+  catalog: Int32Array,
   itemCount: number,
-  options: EaseOptions,
-  onProgress?: TrainingProgress,
-): EaseModel {
-  if (!(options.lambda > 0)) throw new Error(`lambda must be positive, got ${options.lambda}`);
-  const catalog = selectCatalog(rows, itemCount, options.maxItems);
-  const n = catalog.length;
-  if (n === 0) throw new Error('no items to train on');
+  weighting: Weighting,
+): CatalogRow[] {
   const position = new Int32Array(itemCount).fill(-1);
   catalog.forEach((item, index) => (position[item] = index));
-
-  // Gram matrix XᵀX, upper triangle only: each user adds the products of their item pairs.
-  const gram = new Float64Array(n * n);
-  const indices = new Int32Array(n);
-  const values = new Float64Array(n);
-  rows.forEach((row, userIndex) => {
-    let length = 0;
+  return rows.map((row) => {
+    const positions: number[] = [];
+    const values: number[] = [];
     for (let e = 0; e < row.items.length; e++) {
       const p = position[row.items[e]!]!;
       if (p < 0) continue;
-      indices[length] = p;
-      values[length] = applyWeighting(row.weights[e]!, options.weighting);
-      length++;
+      positions.push(p);
+      values.push(applyWeighting(row.weights[e]!, weighting));
     }
-    // Rows are sorted by item index and the catalog keeps that order, so positions ascend: upper triangle.
-    for (let a = 0; a < length; a++) {
-      const rowStart = indices[a]! * n;
+    // Rows are sorted by item index and the catalog keeps that order, so positions ascend.
+    return { positions: Int32Array.from(positions), values: Float64Array.from(values) };
+  });
+}
+
+/** The Gram matrix XᵀX (n × n, upper triangle only): each user adds the products of their item pairs. */
+export function gramMatrix(
+  rows: readonly CatalogRow[],
+  n: number,
+  onProgress?: TrainingProgress,
+): Float64Array {
+  const gram = new Float64Array(n * n);
+  rows.forEach(({ positions, values }, userIndex) => {
+    for (let a = 0; a < positions.length; a++) {
+      const rowStart = positions[a]! * n;
       const va = values[a]!;
-      for (let b = a; b < length; b++) gram[rowStart + indices[b]!]! += va * values[b]!;
+      for (let b = a; b < positions.length; b++) gram[rowStart + positions[b]!]! += va * values[b]!;
     }
     if (onProgress && (userIndex + 1) % 5000 === 0) onProgress('gram', userIndex + 1, rows.length);
   });
-  for (let i = 0; i < n; i++) gram[i * n + i]! += options.lambda;
+  return gram;
+}
 
+/**
+ * EASE's weights from the Gram matrix, which is overwritten (it becomes P = (XᵀX + λI)⁻¹):
+ * B[i][j] = −P[i][j] / P[j][j], zero diagonal.
+ */
+export function easeWeightsFromGram(
+  gram: Float64Array,
+  n: number,
+  lambda: number,
+  onProgress?: TrainingProgress,
+): Float32Array {
+  if (!(lambda > 0)) throw new Error(`lambda must be positive, got ${lambda}`);
+  for (let i = 0; i < n; i++) gram[i * n + i]! += lambda;
   invertSymmetricPositiveDefinite(gram, n, onProgress ? (done) => onProgress('inverse', done, n) : undefined);
-
-  // B[i][j] = −P[i][j] / P[j][j], zero diagonal.
   const weights = new Float32Array(n * n);
   const inverseDiagonal = new Float64Array(n);
   for (let j = 0; j < n; j++) inverseDiagonal[j] = 1 / gram[j * n + j]!;
@@ -94,12 +115,26 @@ export function trainEase(
     for (let j = 0; j < n; j++)
       weights[rowStart + j] = i === j ? 0 : -gram[rowStart + j]! * inverseDiagonal[j]!;
   }
-  return { catalog, weights };
+  return weights;
+}
+
+export function trainEase(
+  rows: readonly UserRow[],
+  itemCount: number,
+  options: EaseOptions,
+  onProgress?: TrainingProgress,
+): ItemMatrixModel {
+  if (!(options.lambda > 0)) throw new Error(`lambda must be positive, got ${options.lambda}`);
+  const catalog = selectCatalog(rows, itemCount, options.maxItems);
+  const n = catalog.length;
+  if (n === 0) throw new Error('no items to train on');
+  const gram = gramMatrix(catalogRows(rows, catalog, itemCount, options.weighting), n, onProgress);
+  return { catalog, weights: easeWeightsFromGram(gram, n, options.lambda, onProgress) };
 }
 
 /** Scores one user row with a trained model in TypeScript (tests compare this with the ONNX path). */
-export function scoreWithEase(
-  model: EaseModel,
+export function scoreWithItemMatrix(
+  model: ItemMatrixModel,
   row: UserRow,
   itemCount: number,
   weighting: Weighting,

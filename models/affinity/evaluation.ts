@@ -4,7 +4,12 @@ import { popularityScorer, sarScorer } from './baselines';
 import { Interaction } from './interactions';
 import { buildInteractionMatrix } from './interactionMatrix';
 import { rankingMetrics, recommendFromScores, splitPerUser, TRAIN_RATIO } from './protocol';
-import { AffinityTrainingOptions, evaluateEaseOnSplit, resolveTrainingOptions } from './train';
+import {
+  AffinityTrainingOptions,
+  algorithmName,
+  evaluateModelOnSplit,
+  resolveTrainingOptions,
+} from './train';
 
 export interface AffinityEvaluation {
   protocol: {
@@ -17,7 +22,16 @@ export interface AffinityEvaluation {
     trainPairs: number;
     testPairs: number;
   };
-  model: OfflineMetrics & { algorithm: string; lambda: number; weighting: Weighting; seconds: number };
+  model: OfflineMetrics & {
+    algorithm: string;
+    lambda: number;
+    weighting: Weighting;
+    blend: number;
+    rp3Beta: number;
+    lowRankShare: number;
+    lowRank: number;
+    seconds: number;
+  };
   baselines: {
     popularity: OfflineMetrics & { seconds: number };
     sar: OfflineMetrics & { similarity: string; seconds: number };
@@ -69,9 +83,9 @@ export async function evaluateAffinity(
   );
   report?.(`sar: nDCG@${resolved.k} ${sar.ndcgAtK}`);
   const [{ metrics: model, fit }, modelSeconds] = await timed(() =>
-    evaluateEaseOnSplit(matrix, split.train, split.test, resolved, report),
+    evaluateModelOnSplit(matrix, split.train, split.test, resolved, report),
   );
-  report?.(`ease: nDCG@${resolved.k} ${model.ndcgAtK}`);
+  report?.(`${algorithmName(fit)}: nDCG@${resolved.k} ${model.ndcgAtK}`);
   return {
     protocol: {
       split: `per-user random ${TRAIN_RATIO * 100}/${100 - TRAIN_RATIO * 100}, training items excluded`,
@@ -84,9 +98,13 @@ export async function evaluateAffinity(
       testPairs: pairs(split.test),
     },
     model: {
-      algorithm: 'ease',
+      algorithm: algorithmName(fit),
       lambda: fit.lambda,
       weighting: fit.weighting,
+      blend: fit.blend,
+      rp3Beta: fit.rp3Beta,
+      lowRankShare: fit.lowRankShare,
+      lowRank: fit.lowRank,
       ...model,
       seconds: modelSeconds,
     },

@@ -1,4 +1,4 @@
-import { applyWeighting, selectCatalog, Weighting } from './ease';
+import { CatalogRow, catalogRows, gramMatrix, selectCatalog, Weighting } from './ease';
 import { InteractionMatrix, UserRow } from './interactionMatrix';
 import { invertSymmetricPositiveDefinite } from './linearAlgebra';
 import { rankingMetrics, splitPerUser } from './protocol';
@@ -33,11 +33,22 @@ export interface LambdaSearchResult {
 const LOWEST = 1;
 const HIGHEST = 1e6;
 
-export function searchLambda(
+/**
+ * The inner validation split both searches use: each user's training items split again 80/20 (seeded),
+ * restricted to the `tuningItems` most popular items. Training rows come weighted, in catalog positions;
+ * validation rows hold catalog positions (their weights are not used: relevance is binary).
+ */
+export interface InnerValidation {
+  n: number;
+  train: CatalogRow[];
+  validation: UserRow[];
+}
+
+export function innerValidationSplit(
   rows: readonly UserRow[],
   itemCount: number,
-  options: LambdaSearchOptions,
-): LambdaSearchResult {
+  options: { weighting: Weighting; seed: number; tuningItems?: number },
+): InnerValidation {
   const pseudoMatrix: InteractionMatrix = {
     userIds: rows.map((_, i) => String(i)),
     itemIds: [],
@@ -48,34 +59,20 @@ export function searchLambda(
   };
   const { train, test } = splitPerUser(pseudoMatrix, options.seed + 1, 0.8);
   const catalog = selectCatalog(train, itemCount, options.tuningItems ?? 800);
-  const n = catalog.length;
-  const position = new Int32Array(itemCount).fill(-1);
-  catalog.forEach((item, index) => (position[item] = index));
-  const restrict = (row: UserRow) => {
-    const items: number[] = [];
-    const values: number[] = [];
-    row.items.forEach((item, e) => {
-      const p = position[item]!;
-      if (p >= 0) {
-        items.push(p);
-        values.push(applyWeighting(row.weights[e]!, options.weighting));
-      }
-    });
-    return { items, values };
-  };
-  const trainRows = train.map(restrict);
-  const testRows = test.map((row) => {
-    const restricted = restrict(row);
-    return { items: Int32Array.from(restricted.items), weights: Float64Array.from(restricted.values) };
-  });
+  const validation = catalogRows(test, catalog, itemCount, options.weighting).map((row) => ({
+    items: row.positions,
+    weights: row.values,
+  }));
+  return { n: catalog.length, train: catalogRows(train, catalog, itemCount, options.weighting), validation };
+}
 
-  const gram = new Float64Array(n * n);
-  for (const { items, values } of trainRows) {
-    for (let a = 0; a < items.length; a++) {
-      const rowStart = items[a]! * n;
-      for (let b = a; b < items.length; b++) gram[rowStart + items[b]!]! += values[a]! * values[b]!;
-    }
-  }
+export function searchLambda(
+  rows: readonly UserRow[],
+  itemCount: number,
+  options: LambdaSearchOptions,
+): LambdaSearchResult {
+  const { n, train: trainRows, validation: testRows } = innerValidationSplit(rows, itemCount, options);
+  const gram = gramMatrix(trainRows, n);
 
   const cache = new Map<number, number>();
   const tried: LambdaSearchResult['tried'] = [];
@@ -87,7 +84,7 @@ export function searchLambda(
     invertSymmetricPositiveDefinite(inverse, n);
     // Scores of B = I − P·diag(1/diag P) without forming B: score_j = −(x·P)_j / P_jj off the history.
     const scores = new Float32Array(n);
-    const lists = trainRows.map(({ items, values }, user) => {
+    const lists = trainRows.map(({ positions: items, values }, user) => {
       if ((testRows[user]?.items.length ?? 0) === 0) return [];
       scores.fill(0);
       for (let e = 0; e < items.length; e++) {

@@ -55,3 +55,45 @@ export function invertSymmetricPositiveDefinite(
     }
   }
 }
+
+/**
+ * An orthonormal basis of the dominant `rank`-dimensional eigenspace of a symmetric positive
+ * semi-definite n × n matrix A, by subspace iteration: multiply a block of vectors by A, re-orthonormalise
+ * (modified Gram-Schmidt), repeat. A is given only as its product with a block (row-major n × rank), so
+ * a Gram matrix XᵀX can be applied as Xᵀ(X·V) from the sparse X without forming it. Returned row-major
+ * n × rank; column a approximates the a-th eigenvector, so the first k columns span the top-k space.
+ * The start block is drawn from `random`, so a seeded generator makes the result deterministic.
+ */
+export function dominantEigenspace(
+  multiply: (block: Float64Array, product: Float64Array) => void,
+  n: number,
+  rank: number,
+  iterations: number,
+  random: () => number,
+): Float64Array {
+  if (!(rank >= 1 && rank <= n)) throw new Error(`rank must be from 1 to ${n}, got ${rank}`);
+  let basis = Float64Array.from({ length: n * rank }, () => random() - 0.5);
+  orthonormaliseColumns(basis, n, rank);
+  for (let iteration = 0; iteration < iterations; iteration++) {
+    const product = new Float64Array(n * rank);
+    multiply(basis, product);
+    orthonormaliseColumns(product, n, rank);
+    basis = product;
+  }
+  return basis;
+}
+
+/** Modified Gram-Schmidt on the columns of a row-major n × rank block; a vanishing column is left zero. */
+function orthonormaliseColumns(block: Float64Array, n: number, rank: number): void {
+  for (let a = 0; a < rank; a++) {
+    for (let b = 0; b < a; b++) {
+      let dot = 0;
+      for (let i = 0; i < n; i++) dot += block[i * rank + a]! * block[i * rank + b]!;
+      for (let i = 0; i < n; i++) block[i * rank + a]! -= dot * block[i * rank + b]!;
+    }
+    let norm = 0;
+    for (let i = 0; i < n; i++) norm += block[i * rank + a]! ** 2;
+    norm = Math.sqrt(norm);
+    for (let i = 0; i < n; i++) block[i * rank + a] = norm > 1e-12 ? block[i * rank + a]! / norm : 0;
+  }
+}

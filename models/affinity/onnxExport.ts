@@ -3,16 +3,17 @@ import { MODEL_INPUT_INDICES, MODEL_INPUT_WEIGHTS, MODEL_OUTPUT_SCORES } from '.
 import { Weighting } from './ease';
 
 /**
- * The EASE scorer as an ONNX graph: gather the weight rows of the history's items, take their
- * weighted sum (one batched MatMul), so the cost per user is history × catalog rather than catalog².
+ * The affinity scorer as an ONNX graph: gather the item matrix's rows of the history's items, take
+ * their weighted sum (one batched MatMul), so the cost per user is history × catalog rather than
+ * catalog². Any item × item model scored as history · matrix fits it (EASE, its blend with RP3beta).
  *
- *   item_indices [batch, history] ─Gather(B)→ [batch, history, items]
+ *   item_indices [batch, history] ─Gather(M)→ [batch, history, items]
  *   item_weights [batch, history] ─weighting→ Unsqueeze → [batch, 1, history]
  *   MatMul → [batch, 1, items] ─Squeeze→ scores [batch, items]
  *
  * The weighting (binary, raw or log1p) lives in the graph, so callers always pass raw summed weights.
  */
-export function exportEaseToOnnx(
+export function exportItemMatrixToOnnx(
   weights: Float32Array,
   itemCount: number,
   weighting: Weighting,
@@ -28,7 +29,7 @@ export function exportEaseToOnnx(
           ]
         : [{ op: 'Identity', inputs: [MODEL_INPUT_WEIGHTS], outputs: ['history_values'] }];
   return buildModel({
-    graphName: 'affinity_ease',
+    graphName: 'affinity_item_matrix',
     inputs: [
       { name: MODEL_INPUT_INDICES, type: 'int64', shape: ['batch', 'history'] },
       { name: MODEL_INPUT_WEIGHTS, type: 'float32', shape: ['batch', 'history'] },

@@ -13,10 +13,12 @@ import {
 } from '../../shared/affinity/bundle';
 import { loadAffinityModelFromFiles } from '../../shared/affinity/affinityModel';
 import { computeColdStartScores } from './coldStart';
-import { EaseModel, trainEase, Weighting } from './ease';
+import { blendShares, trainAffinityMatrix } from './affinityMatrix';
+import { BlendChoice, searchBlend } from './blendSearch';
+import { ItemMatrixModel, Weighting } from './ease';
 import { Interaction } from './interactions';
 import { buildInteractionMatrix, InteractionMatrix, UserRow } from './interactionMatrix';
-import { exportEaseToOnnx } from './onnxExport';
+import { exportItemMatrixToOnnx } from './onnxExport';
 import { rankingMetrics, recommendWithModel, splitPerUser } from './protocol';
 import { searchLambda } from './lambdaSearch';
 
@@ -27,6 +29,14 @@ export interface AffinityTrainingOptions {
   maxItems?: number;
   /** How interaction weights enter the model, or 'auto' (default) to choose binary or log1p with λ. */
   weighting?: Weighting | 'auto';
+  /** Share of RP3beta in the blend with EASE (0 = EASE alone, 1 = RP3beta alone), or 'auto' (default). */
+  blend?: number | 'auto';
+  /** RP3beta's popularity exponent β, or 'auto' (default) to choose it with the blend. */
+  rp3Beta?: number | 'auto';
+  /** Share of the low-rank part (0 = none), or 'auto' (default). */
+  lowRankShare?: number | 'auto';
+  /** Rank of the low-rank part, or 'auto' (default) to choose it with its share. */
+  lowRank?: number | 'auto';
   /** Longest history a scoring call uses. */
   maxHistory?: number;
   /** Items per cold-start list. */
@@ -46,6 +56,10 @@ export const defaultTrainingOptions = {
   lambda: 'auto' as number | 'auto',
   maxItems: 5000,
   weighting: 'auto' as Weighting | 'auto',
+  blend: 'auto' as number | 'auto',
+  rp3Beta: 'auto' as number | 'auto',
+  lowRankShare: 'auto' as number | 'auto',
+  lowRank: 'auto' as number | 'auto',
   maxHistory: 500,
   coldStartSize: 100,
   k: 10,
@@ -59,6 +73,10 @@ export function resolveTrainingOptions(options: AffinityTrainingOptions): Resolv
     lambda: options.lambda ?? defaultTrainingOptions.lambda,
     maxItems: options.maxItems ?? defaultTrainingOptions.maxItems,
     weighting: options.weighting ?? defaultTrainingOptions.weighting,
+    blend: options.blend ?? defaultTrainingOptions.blend,
+    rp3Beta: options.rp3Beta ?? defaultTrainingOptions.rp3Beta,
+    lowRankShare: options.lowRankShare ?? defaultTrainingOptions.lowRankShare,
+    lowRank: options.lowRank ?? defaultTrainingOptions.lowRank,
     maxHistory: options.maxHistory ?? defaultTrainingOptions.maxHistory,
     coldStartSize: options.coldStartSize ?? defaultTrainingOptions.coldStartSize,
     k: options.k ?? defaultTrainingOptions.k,
@@ -96,12 +114,17 @@ function toIso(epochMs: number | undefined): string | null {
 }
 
 /** Hyperparameters fixed for one fit. */
-type FitOptions = ResolvedTrainingOptions & { lambda: number; weighting: Weighting };
+type FitOptions = ResolvedTrainingOptions & {
+  lambda: number;
+  weighting: Weighting;
+} & BlendChoice;
 
 /**
- * Resolves 'auto' λ and weighting on the rows alone (inner validation split, see lambdaSearch.ts):
- * with weighting 'auto', binary and log1p weights each get a λ search and the better validation
- * nDCG wins (ratings and event types carry signal on some data, only noise on other).
+ * Resolves 'auto' hyperparameters on the rows alone (inner validation split, see lambdaSearch.ts and
+ * blendSearch.ts): with weighting 'auto', binary and log1p weights each get a λ search and the better
+ * validation nDCG wins (ratings and event types carry signal on some data, only noise on other); then,
+ * with EASE at that λ, the blend (RP3beta's β and share, the low-rank part's rank and share) is chosen
+ * on the same split.
  */
 function resolveHyperparameters(
   rows: readonly UserRow[],
@@ -111,27 +134,73 @@ function resolveHyperparameters(
 ): FitOptions {
   const lambda = options.lambda;
   const weightings: Weighting[] = options.weighting === 'auto' ? ['binary', 'log1p'] : [options.weighting];
-  if (lambda !== 'auto' && weightings.length === 1) return { ...options, lambda, weighting: weightings[0]! };
-  let best: { lambda: number; weighting: Weighting; ndcg: number } | undefined;
-  for (const weighting of weightings) {
-    const search = searchLambda(rows, itemCount, {
-      ...options,
-      weighting,
-      onProgress,
-      ...(lambda === 'auto' ? {} : { candidates: [lambda] }),
-    });
-    const ndcg = Math.max(...search.tried.map((t) => t.ndcgAtK));
-    if (best === undefined || ndcg > best.ndcg) best = { lambda: search.lambda, weighting, ndcg };
+  let chosen: { lambda: number; weighting: Weighting };
+  if (lambda !== 'auto' && weightings.length === 1) {
+    chosen = { lambda, weighting: weightings[0]! };
+  } else {
+    let best: { lambda: number; weighting: Weighting; ndcg: number } | undefined;
+    for (const weighting of weightings) {
+      const search = searchLambda(rows, itemCount, {
+        ...options,
+        weighting,
+        onProgress,
+        ...(lambda === 'auto' ? {} : { candidates: [lambda] }),
+      });
+      const ndcg = Math.max(...search.tried.map((t) => t.ndcgAtK));
+      if (best === undefined || ndcg > best.ndcg) best = { lambda: search.lambda, weighting, ndcg };
+    }
+    chosen = { lambda: best!.lambda, weighting: best!.weighting };
   }
-  onProgress?.(`search chose λ=${best!.lambda}, ${best!.weighting} weighting`);
-  return { ...options, lambda: best!.lambda, weighting: best!.weighting };
+  const { blend, rp3Beta, lowRankShare, lowRank } = options;
+  const fixedPair = blend !== 'auto' && (rp3Beta !== 'auto' || blend === 0);
+  const fixedLowRank = lowRankShare !== 'auto' && (lowRank !== 'auto' || lowRankShare === 0);
+  if (fixedPair && fixedLowRank) {
+    return {
+      ...options,
+      ...chosen,
+      blend,
+      rp3Beta: rp3Beta === 'auto' ? 0 : rp3Beta,
+      lowRankShare,
+      lowRank: lowRank === 'auto' ? 0 : lowRank,
+    };
+  }
+  const search = searchBlend(rows, itemCount, {
+    ...options,
+    ...chosen,
+    onProgress,
+    ...(blend === 'auto' ? {} : { blends: [blend] }),
+    ...(rp3Beta === 'auto' ? {} : { betas: [rp3Beta] }),
+    ...(lowRankShare === 'auto' ? {} : { lowRankShares: [lowRankShare] }),
+    ...(lowRank === 'auto' ? {} : { lowRanks: [lowRank] }),
+  });
+  const choice: BlendChoice = {
+    blend: search.blend,
+    rp3Beta: search.rp3Beta,
+    lowRankShare: search.lowRankShare,
+    lowRank: search.lowRank,
+  };
+  onProgress?.(
+    `search chose λ=${chosen.lambda}, ${chosen.weighting} weighting, blend ${choice.blend} with RP3beta β=${choice.rp3Beta}, low-rank share ${choice.lowRankShare} at rank ${choice.lowRank}`,
+  );
+  return { ...options, ...chosen, ...choice };
+}
+
+/** What the manifest and the evaluation call the fitted model: its parts with a positive share. */
+export function algorithmName(fit: { blend: number; lowRankShare: number }): string {
+  const shares = blendShares(fit);
+  const parts = [
+    ...(shares.ease > 0 ? ['ease'] : []),
+    ...(shares.rp3beta > 0 ? ['rp3beta'] : []),
+    ...(shares.lowRank > 0 ? ['lowrank'] : []),
+  ];
+  return parts.join('+');
 }
 
 /**
- * Trains EASE on the training rows (choosing λ on them when 'auto') and evaluates its ONNX export on
- * the test rows, through the serving code path.
+ * Trains the affinity model on the training rows (choosing its hyperparameters on them when 'auto')
+ * and evaluates its ONNX export on the test rows, through the serving code path.
  */
-export async function evaluateEaseOnSplit(
+export async function evaluateModelOnSplit(
   matrix: InteractionMatrix,
   train: readonly UserRow[],
   test: readonly UserRow[],
@@ -139,7 +208,7 @@ export async function evaluateEaseOnSplit(
   onProgress?: (message: string) => void,
 ): Promise<{ metrics: OfflineMetrics; fit: FitOptions }> {
   const fixed = resolveHyperparameters(train, matrix.itemIds.length, options, onProgress);
-  const model = trainEase(
+  const model = trainAffinityMatrix(
     train,
     matrix.itemIds.length,
     fixed,
@@ -166,7 +235,7 @@ export async function evaluateEaseOnSplit(
 }
 
 function assembleBundle(
-  model: EaseModel,
+  model: ItemMatrixModel,
   itemIds: string[],
   coldStart: ColdStartScores,
   matrix: InteractionMatrix,
@@ -176,10 +245,15 @@ function assembleBundle(
   createdAt: Date,
 ): AffinityBundle {
   const n = itemIds.length;
-  const onnx = exportEaseToOnnx(model.weights, n, options.weighting, {
-    algorithm: 'ease',
+  const algorithm = algorithmName(options);
+  const onnx = exportItemMatrixToOnnx(model.weights, n, options.weighting, {
+    algorithm,
     lambda: String(options.lambda),
     weighting: options.weighting,
+    blend: String(options.blend),
+    rp3Beta: String(options.rp3Beta),
+    lowRankShare: String(options.lowRankShare),
+    lowRank: String(options.lowRank),
   });
   const items = encodeJson(itemIds);
   const coldStartBytes = encodeJson(coldStart);
@@ -193,11 +267,18 @@ function assembleBundle(
     formatVersion: BUNDLE_FORMAT_VERSION,
     version: versionSchema.parse(resolvedVersion),
     createdAt: createdAt.toISOString(),
-    algorithm: 'ease',
+    algorithm,
     weighting: options.weighting,
     itemCount: n,
     maxHistory: options.maxHistory,
-    parameters: { lambda: options.lambda, maxItems: options.maxItems },
+    parameters: {
+      lambda: options.lambda,
+      maxItems: options.maxItems,
+      blend: options.blend,
+      rp3Beta: options.rp3Beta,
+      lowRankShare: options.lowRankShare,
+      lowRank: options.lowRank,
+    },
     data: {
       interactions: matrix.interactions,
       users: matrix.userIds.length,
@@ -245,9 +326,9 @@ export async function trainAffinityModel(
   let fit: FitOptions;
   if (options.evaluate ?? true) {
     const split = splitPerUser(matrix, resolved.seed);
-    const held = await evaluateEaseOnSplit(matrix, split.train, split.test, resolved, report);
+    const held = await evaluateModelOnSplit(matrix, split.train, split.test, resolved, report);
     metrics = held.metrics;
-    // The final model keeps the λ and weighting its held-out metrics were measured with, so they describe it.
+    // The final model keeps the hyperparameters its held-out metrics were measured with, so they describe it.
     fit = held.fit;
     report?.(
       `held-out metrics: nDCG@${metrics.k} ${metrics.ndcgAtK}, P@${metrics.k} ${metrics.precisionAtK}`,
@@ -256,7 +337,12 @@ export async function trainAffinityModel(
     fit = resolveHyperparameters(matrix.rows, matrix.itemIds.length, resolved, report);
   }
   const final = fit;
-  const model = trainEase(matrix.rows, matrix.itemIds.length, final, progressReporter(report, 'model'));
+  const model = trainAffinityMatrix(
+    matrix.rows,
+    matrix.itemIds.length,
+    final,
+    progressReporter(report, 'model'),
+  );
   const itemIds = Array.from(model.catalog, (item) => matrix.itemIds[item]!);
   const coldStart = computeColdStartScores(interactions, resolved.coldStartSize);
   const bundle = assembleBundle(

@@ -120,6 +120,28 @@ describe('nextoffer affinity', () => {
     expect(result.model.ndcgAtK).toBeGreaterThan(result.baselines.popularity.ndcgAtK);
   });
 
+  it('evaluate takes a fixed blend, β, low-rank share and rank; --blend 0 --low-rank-share 0 is EASE alone', async () => {
+    const run = async (extra: string[]) => {
+      stdout = [];
+      expect(await command.run(['evaluate', '--input', input, '--lambda', '30', ...extra])).toBe(0);
+      return (JSON.parse(stdout.join('')) as { model: Record<string, unknown> }).model;
+    };
+    expect(
+      await run(['--blend', '0.4', '--rp3-beta', '0.9', '--low-rank-share', '0.2', '--low-rank', '5']),
+    ).toMatchObject({
+      algorithm: 'ease+rp3beta+lowrank',
+      blend: 0.4,
+      rp3Beta: 0.9,
+      lowRankShare: 0.2,
+      lowRank: 5,
+    });
+    expect(await run(['--blend', '0', '--low-rank-share', '0'])).toMatchObject({
+      algorithm: 'ease',
+      blend: 0,
+      lowRankShare: 0,
+    });
+  });
+
   it('names the file, line and field of bad input, and writes nothing', async () => {
     const bad = join(directory, 'bad.csv');
     await writeFile(bad, 'userId,itemId,weight\nu1,i1,1\nu2,i2,lots\n');
@@ -139,6 +161,10 @@ describe('nextoffer affinity', () => {
     [['recommend', '--model', 'm', '--histories', 'h', '--k', '0'], '--k must be a positive integer'],
     [['evaluate', '--input', 'x', '--lambda=-1'], "--lambda must be 'auto' or a positive number"],
     [['evaluate', '--input', 'x', '--format', 'xml'], '--format must be one of'],
+    [['evaluate', '--input', 'x', '--blend', '1.5'], "--blend must be 'auto' or a number from 0 to 1"],
+    [['train', '--out', 'o', '--rp3-beta=-1'], "--rp3-beta must be 'auto' or a number of 0 or more"],
+    [['evaluate', '--input', 'x', '--low-rank-share', '2'], "--low-rank-share must be 'auto' or a number"],
+    [['evaluate', '--input', 'x', '--low-rank', '2.5'], '--low-rank must be a positive integer'],
     [['evaluate', '--input', 'x', '--bogus'], "Unknown option '--bogus'"],
     [['dance'], "unknown subcommand 'dance'"],
   ])('rejects %j as a usage error', async (args, message) => {

@@ -1,5 +1,6 @@
 import { evaluateAffinity } from '../../../models/affinity/evaluation';
 import { generateSyntheticInteractions } from '../../../models/affinity/synthetic';
+import { algorithmName } from '../../../models/affinity/train';
 
 describe('evaluateAffinity', () => {
   it('beats the popularity and SAR baselines by a wide margin on low-rank data, reproducibly', async () => {
@@ -13,6 +14,8 @@ describe('evaluateAffinity', () => {
     expect(first.protocol).toMatchObject({ k: 10, seed: 9, users: 400, interactions: interactions.length });
     expect(first.protocol.trainPairs + first.protocol.testPairs).toBeGreaterThan(0);
     const { model, baselines } = first;
+    expect(model).toMatchObject({ lambda: 100, weighting: expect.any(String) as string });
+    expect(model.algorithm).toBe(algorithmName(model));
     expect(model.ndcgAtK).toBeGreaterThan(baselines.sar.ndcgAtK * 1.1);
     expect(model.ndcgAtK).toBeGreaterThan(baselines.popularity.ndcgAtK * 1.5);
     expect(model.precisionAtK).toBeGreaterThan(baselines.sar.precisionAtK * 1.1);

@@ -1,4 +1,4 @@
-import { invertSymmetricPositiveDefinite } from '../../../models/affinity/linearAlgebra';
+import { dominantEigenspace, invertSymmetricPositiveDefinite } from '../../../models/affinity/linearAlgebra';
 import { seededRandom } from '../../../shared/random/seededRandom';
 
 function randomSpd(n: number, seed: number): Float64Array {
@@ -39,5 +39,45 @@ describe('invertSymmetricPositiveDefinite', () => {
 
   it('refuses a buffer of the wrong size', () => {
     expect(() => invertSymmetricPositiveDefinite(new Float64Array(5), 2)).toThrow(/expected 2×2/);
+  });
+});
+
+describe('dominantEigenspace', () => {
+  // A = Q·diag(9, 4, 1, 0.5, 0.2, 0.1)·Qᵀ for an orthonormal Q (a Householder reflection), so the
+  // dominant 2-dimensional eigenspace is spanned by Q's first two columns.
+  const n = 6;
+  const u = Float64Array.from([1, -2, 0.5, 3, -1, 2]);
+  const uu = u.reduce((sum, x) => sum + x * x, 0);
+  const q = (i: number, j: number) => (i === j ? 1 : 0) - (2 * u[i]! * u[j]!) / uu;
+  const eigenvalues = [9, 4, 1, 0.5, 0.2, 0.1];
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++)
+      for (let k = 0; k < n; k++) a[i * n + j]! += q(i, k) * eigenvalues[k]! * q(j, k);
+  const multiply = (rank: number) => (block: Float64Array, product: Float64Array) => {
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++)
+        for (let c = 0; c < rank; c++) product[i * rank + c]! += a[i * n + j]! * block[j * rank + c]!;
+  };
+
+  it('returns an orthonormal basis of the top eigenspace', () => {
+    const basis = dominantEigenspace(multiply(2), n, 2, 60, seededRandom(3));
+    for (let c = 0; c < 2; c++)
+      for (let d = 0; d < 2; d++) {
+        let dot = 0;
+        for (let i = 0; i < n; i++) dot += basis[i * 2 + c]! * basis[i * 2 + d]!;
+        expect(dot).toBeCloseTo(c === d ? 1 : 0, 10);
+      }
+    // Its projector equals the one of Q's first two columns.
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        const projector = basis[i * 2]! * basis[j * 2]! + basis[i * 2 + 1]! * basis[j * 2 + 1]!;
+        expect(projector).toBeCloseTo(q(i, 0) * q(j, 0) + q(i, 1) * q(j, 1), 8);
+      }
+  });
+
+  it('refuses a rank outside 1…n', () => {
+    expect(() => dominantEigenspace(multiply(7), n, 7, 1, seededRandom(1))).toThrow('rank');
+    expect(() => dominantEigenspace(multiply(0), n, 0, 1, seededRandom(1))).toThrow('rank');
   });
 });

@@ -1,10 +1,12 @@
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { scoreWithEase, trainEase } from '../../../models/affinity/ease';
+import { trainAffinityMatrix } from '../../../models/affinity/affinityMatrix';
+import { scoreWithItemMatrix, trainEase } from '../../../models/affinity/ease';
+import { BLEND_SHARES, LOW_RANK_SHARES, LOW_RANKS, RP3_BETAS } from '../../../models/affinity/blendSearch';
 import { buildInteractionMatrix } from '../../../models/affinity/interactionMatrix';
 import { generateSyntheticInteractions } from '../../../models/affinity/synthetic';
-import { trainAffinityModel, writeBundle } from '../../../models/affinity/train';
+import { algorithmName, trainAffinityModel, writeBundle } from '../../../models/affinity/train';
 import { loadAffinityModelFromDirectory } from '../../../shared/affinity/affinityModel';
 
 const interactions = generateSyntheticInteractions({ users: 200, items: 120, interactions: 6000, seed: 11 });
@@ -43,6 +45,10 @@ describe('trainAffinityModel', () => {
   it('writes a bundle whose ONNX scores equal the trained matrix product, for users never seen', async () => {
     const bundle = await trainAffinityModel(interactions, {
       lambda: 50,
+      blend: 0.6,
+      rp3Beta: 0.7,
+      lowRankShare: 0.2,
+      lowRank: 8,
       evaluate: false,
       version: 'test-1',
       weighting: 'log1p',
@@ -59,6 +65,14 @@ describe('trainAffinityModel', () => {
     try {
       expect(model.version).toBe('test-1');
       expect(model.manifest.metrics).toBeNull();
+      expect(model.manifest.algorithm).toBe('ease+rp3beta+lowrank');
+      expect(model.manifest.parameters).toMatchObject({
+        lambda: 50,
+        blend: 0.6,
+        rp3Beta: 0.7,
+        lowRankShare: 0.2,
+        lowRank: 8,
+      });
       expect(model.manifest.data).toMatchObject({
         interactions: interactions.length,
         users: 200,
@@ -73,10 +87,14 @@ describe('trainAffinityModel', () => {
       ];
       const served = await model.score(history);
       const matrix = buildInteractionMatrix(interactions);
-      const reference = trainEase(matrix.rows, matrix.itemIds.length, {
+      const reference = trainAffinityMatrix(matrix.rows, matrix.itemIds.length, {
         lambda: 50,
         maxItems: 5000,
         weighting: 'log1p',
+        blend: 0.6,
+        rp3Beta: 0.7,
+        lowRankShare: 0.2,
+        lowRank: 8,
       });
       const row = {
         items: Int32Array.from([
@@ -90,12 +108,32 @@ describe('trainAffinityModel', () => {
         items: Int32Array.from(order, (i) => row.items[i]!),
         weights: Float64Array.from(order, (i) => row.weights[i]!),
       };
-      const expected = scoreWithEase(reference, sortedRow, matrix.itemIds.length, 'log1p');
+      const expected = scoreWithItemMatrix(reference, sortedRow, matrix.itemIds.length, 'log1p');
       expect(served).toHaveLength(expected.length);
       served.forEach((score, index) => expect(score).toBeCloseTo(expected[index]!, 4));
     } finally {
       await model.close();
     }
+  });
+
+  it('chooses the blend on the training data when it is auto, and says which model it is', async () => {
+    const bundle = await trainAffinityModel(interactions, { lambda: 50, evaluate: false });
+    const { blend, rp3Beta, lowRankShare, lowRank } = bundle.manifest.parameters;
+    expect(BLEND_SHARES).toContain(blend);
+    expect(blend === 0 ? [0] : RP3_BETAS).toContain(rp3Beta);
+    expect(LOW_RANK_SHARES).toContain(lowRankShare);
+    expect(lowRankShare === 0 ? [0] : LOW_RANKS).toContain(lowRank);
+    expect(bundle.manifest.algorithm).toBe(
+      algorithmName({ blend: Number(blend), lowRankShare: Number(lowRankShare) }),
+    );
+    const easeOnly = await trainAffinityModel(interactions, {
+      lambda: 50,
+      blend: 0,
+      lowRankShare: 0,
+      evaluate: false,
+    });
+    expect(easeOnly.manifest.algorithm).toBe('ease');
+    expect(easeOnly.manifest.parameters).toMatchObject({ blend: 0, rp3Beta: 0, lowRankShare: 0, lowRank: 0 });
   });
 
   it('records held-out metrics and cold-start lists in the bundle', async () => {
