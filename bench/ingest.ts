@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import type { FunctionsHost } from '../local/host';
 import { startSingleFunctionHost } from './support/singleFunctionHost';
 import { startChildStack } from './support/childStack';
-import { LoadResult, runLoad } from './support/loadGenerator';
+import { LoadResult, mainThreadCpuMicros, runLoad } from './support/loadGenerator';
 import { formatTable, ratio, round, summarize, writeResults } from './support/stats';
 
 /**
@@ -63,7 +63,7 @@ interface Scenario {
   eventsPerRequest: number;
   usersPerRequest: number;
   result: LoadResult;
-  /** CPU of this process (the server measured; the load generator is a child process) per request, µs. */
+  /** CPU of this process's main thread (the server measured, not the load generator) per request, µs. */
   serverCpuUs: number;
   /** CPU of the child-process stack (the Event Hubs emulator) per request, µs; 0 when in process. */
   stackCpuUs: number;
@@ -79,7 +79,7 @@ async function measure(
   usersPerRequest = 1,
 ): Promise<Scenario> {
   progress(`  ${name}: ${WARMUP_MS} ms warm-up, ${DURATION_MS} ms measured, concurrency ${CONCURRENCY}`);
-  const cpuBefore = process.cpuUsage();
+  const cpuBefore = mainThreadCpuMicros();
   const stackBefore = stackCpuMicros() ?? 0;
   const result = await runLoad({
     url,
@@ -88,7 +88,7 @@ async function measure(
     warmupMs: WARMUP_MS,
     durationMs: DURATION_MS,
   });
-  const cpu = process.cpuUsage(cpuBefore);
+  const cpu = mainThreadCpuMicros() - cpuBefore;
   const stackCpu = (stackCpuMicros() ?? 0) - stackBefore;
   const accepted = result.statuses['202'] ?? 0;
   if (accepted !== result.requests) {
@@ -100,7 +100,7 @@ async function measure(
     eventsPerRequest,
     usersPerRequest,
     result,
-    serverCpuUs: (cpu.user + cpu.system) / requests,
+    serverCpuUs: cpu / requests,
     stackCpuUs: stackCpu / requests,
   };
 }

@@ -1,7 +1,8 @@
 import { Agent, request } from 'node:http';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { LoadOptions, LoadResult } from './loadGenerator';
 
-/** The child-process side of runLoad (bench/support/loadGenerator.ts): options in, result out, exit. */
+/** The worker side of runLoad (bench/support/loadGenerator.ts). */
 
 function send(agent: Agent, target: URL, body: string, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve) => {
@@ -71,12 +72,12 @@ async function run(options: LoadOptions): Promise<LoadResult> {
   };
 }
 
-process.once('message', (options: LoadOptions) => {
-  run(options).then(
-    (result) => process.send?.(result, () => process.exit(0)),
+if (parentPort) {
+  const port = parentPort;
+  run(workerData as LoadOptions).then(
+    (result) => port.postMessage(result),
     (error: unknown) => {
-      process.stderr.write(`load generator failed: ${String(error)}\n`);
-      process.exit(1);
+      throw error;
     },
   );
-});
+}
