@@ -170,12 +170,25 @@ describe('aggregateBatch against Cosmos DB and Blob', () => {
       Array.from({ length: 20 }, () => ({ type: 'product_view' as const, productId: 'hot' })),
       '1',
     );
+    // Each consumer applies a partition's batches in order, as the trigger does; a rebalance has two
+    // consumers read the same partition from the same checkpoint at once, cut into different batches.
+    const inOrder = async (store: CosmosDocumentStore, batches: Array<Parameters<typeof batchOf>>) => {
+      for (const args of batches) await aggregateBatch(batchOf(...args), store, archive);
+    };
     await Promise.all([
-      aggregateBatch(batchOf(fromPartition0.slice(0, 10), '0'), storeA, archive),
-      aggregateBatch(batchOf(fromPartition1.slice(0, 10), '1'), storeB, archive),
-      aggregateBatch(batchOf(fromPartition0.slice(10), '0'), storeB, archive),
-      aggregateBatch(batchOf(fromPartition1.slice(10), '1'), storeA, archive),
-      aggregateBatch(batchOf(fromPartition0, '0'), storeA, archive), // a redelivery racing the originals
+      inOrder(storeA, [
+        [fromPartition0.slice(0, 10), '0'],
+        [fromPartition0.slice(10), '0'],
+      ]),
+      inOrder(storeB, [
+        [fromPartition0.slice(0, 5), '0'],
+        [fromPartition0.slice(5), '0'],
+      ]),
+      inOrder(storeB, [
+        [fromPartition1.slice(0, 10), '1'],
+        [fromPartition1.slice(10), '1'],
+      ]),
+      inOrder(storeA, [[fromPartition1, '1']]), // the same partition again, as one redelivered batch
     ]);
     const product = await read<ProductStats>('product-stats', 'hot', 'hot');
     expect(product.views).toBe(40);
