@@ -1,5 +1,5 @@
 import { itemUserCounts, UserRow } from './interactionMatrix';
-import { invertSymmetricPositiveDefinite } from './linearAlgebra';
+import { invertSpd } from './onnxInverse';
 
 /**
  * EASE (Steck, "Embarrassingly Shallow Autoencoders for Sparse Data", WWW 2019): an item × item weight
@@ -106,7 +106,7 @@ export function easeWeightsFromGram(
 ): Float32Array {
   if (!(lambda > 0)) throw new Error(`lambda must be positive, got ${lambda}`);
   for (let i = 0; i < n; i++) gram[i * n + i]! += lambda;
-  invertSymmetricPositiveDefinite(gram, n, onProgress ? (done) => onProgress('inverse', done, n) : undefined);
+  invertSpd(gram, n, onProgress ? (done) => onProgress('inverse', done, n) : undefined);
   const weights = new Float32Array(n * n);
   const inverseDiagonal = new Float64Array(n);
   for (let j = 0; j < n; j++) inverseDiagonal[j] = 1 / gram[j * n + j]!;

@@ -1,6 +1,6 @@
 import { CatalogRow, catalogRows, gramMatrix, selectCatalog, Weighting } from './ease';
 import { InteractionMatrix, UserRow } from './interactionMatrix';
-import { invertSymmetricPositiveDefinite } from './linearAlgebra';
+import { invertSpd } from './onnxInverse';
 import { rankingMetrics, splitPerUser } from './protocol';
 import { topItems } from '../../shared/affinity/affinityModel';
 
@@ -81,7 +81,7 @@ export function searchLambda(
     if (known !== undefined) return known;
     const inverse = gram.slice();
     for (let i = 0; i < n; i++) inverse[i * n + i]! += lambda;
-    invertSymmetricPositiveDefinite(inverse, n);
+    invertSpd(inverse, n);
     // Scores of B = I − P·diag(1/diag P) without forming B: score_j = −(x·P)_j / P_jj off the history.
     const scores = new Float32Array(n);
     const lists = trainRows.map(({ positions: items, values }, user) => {
