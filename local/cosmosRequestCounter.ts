@@ -1,5 +1,6 @@
-import { Agent, createServer, IncomingHttpHeaders, request as httpRequest, Server } from 'node:http';
+import { Agent, createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { forwardRequest } from './forwardRequest';
 
 /**
  * A reverse proxy in front of a Cosmos DB endpoint that counts the document requests going through it,
@@ -99,25 +100,7 @@ export async function startCosmosRequestCounter(target: string): Promise<CosmosR
         counts.readRequests += 1;
         counts.documentReads += classified.documents;
       }
-      const upstream = httpRequest(
-        {
-          hostname: targetUrl.hostname,
-          port: targetUrl.port,
-          method,
-          path: req.url,
-          headers: { ...req.headers, host: targetUrl.host },
-          agent,
-        },
-        (upstreamResponse) => {
-          res.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
-          upstreamResponse.pipe(res);
-        },
-      );
-      upstream.on('error', () => {
-        res.writeHead(502);
-        res.end();
-      });
-      upstream.end(body);
+      forwardRequest(req, body, res, targetUrl, agent);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

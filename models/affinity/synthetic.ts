@@ -28,7 +28,7 @@ export function generateSyntheticInteractions(options: SyntheticOptions): Intera
   const strength = options.preferenceStrength ?? 2.5;
   const skew = options.popularitySkew ?? 0.9;
   const minPerUser = options.minPerUser ?? 20;
-  const gaussian = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const gaussian = standardNormal(random);
 
   const itemVectors = Array.from({ length: options.items }, () =>
     Float64Array.from({ length: factors }, gaussian),
@@ -107,7 +107,7 @@ export function generateGenreInteractions(options: GenreSyntheticOptions): Inter
   const focus = options.genreFocus ?? 1.5;
   const skew = options.popularitySkew ?? 0.9;
   const minPerUser = options.minPerUser ?? 20;
-  const gaussian = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const gaussian = standardNormal(random);
 
   const itemGenres = Array.from({ length: options.items }, () => {
     const count = 1 + Math.floor(random() * 3);
@@ -179,4 +179,9 @@ export function toCsv(interactions: readonly Interaction[]): string {
     );
   }
   return lines.join('\n') + '\n';
+}
+
+/** Standard normal draws from a uniform generator (Box-Muller). */
+function standardNormal(random: () => number): () => number {
+  return () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 }

@@ -1,5 +1,6 @@
-import { createServer, request as httpRequest, IncomingMessage, Server } from 'node:http';
+import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { forwardRequest } from '../../local/forwardRequest';
 
 /**
  * An HTTP reverse proxy in front of a real local service that answers some requests itself with an error
@@ -47,24 +48,7 @@ export async function startFaultProxy(
             return;
           }
           forwarded += 1;
-          const upstream = httpRequest(
-            {
-              hostname: targetUrl.hostname,
-              port: targetUrl.port,
-              method: req.method,
-              path: req.url,
-              headers: { ...req.headers, host: targetUrl.host },
-            },
-            (upstreamResponse) => {
-              res.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
-              upstreamResponse.pipe(res);
-            },
-          );
-          upstream.on('error', () => {
-            res.writeHead(502);
-            res.end();
-          });
-          upstream.end(body);
+          forwardRequest(req, body, res, targetUrl);
         },
         () => {
           // A hook that failed leaves the request unanswered by the service: answer as a broken gateway.
