@@ -60,7 +60,7 @@ export async function startChildStack(partitions: number): Promise<ChildStack> {
 }
 
 /** User + system CPU of a process and its descendants from /proc, in µs (undefined where there is no /proc). */
-export function processTreeCpuMicros(pid: number): number | undefined {
+function processTreeCpuMicros(pid: number): number | undefined {
   if (!existsSync(`/proc/${pid}/stat`)) return undefined;
   const ticksPerSecond = 100; // USER_HZ, 100 on every Linux architecture Node supports
   let total = 0;
