@@ -37,7 +37,7 @@ let popularSnapshot: ReadonlyMap<string, number> = new Map();
 const service = new OfferService({
   catalog: () => catalog.get(),
   offerStats: () => offerStats.get(),
-  readProfile: (userId) => profiles.read<UserProfile>('userProfiles', userId, userId),
+  readProfile: (userId, signal) => profiles.read<UserProfile>('userProfiles', userId, userId, signal),
   scorer: new ModelAffinityScorer(getCurrentModel),
   coldStart: new RedisColdStartStore(getRedis(), settings.redis.keyPrefix),
   fallbackScores: () => {

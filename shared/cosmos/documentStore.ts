@@ -1,5 +1,5 @@
 import { Container, Database, JSONObject, OperationInput, OperationResponse } from '@azure/cosmos';
-import { defaultRetry, isTransientStatus, RetryOptions, withRetry } from '../resilience/retry';
+import { defaultRetry, isTransientStatus, RetryOptions, sleep, withRetry } from '../resilience/retry';
 import { CosmosContainerName, cosmosContainers } from '../runtime/cosmosContainers';
 
 export type UpdateOutcome = 'created' | 'replaced' | 'unchanged';
@@ -19,10 +19,12 @@ export interface DocumentUpdate<T extends { id: string }> {
 
 /** Read-modify-write access to documents, under optimistic concurrency. */
 export interface DocumentStore {
+  /** `signal`: the caller has given up on the read; it stops (and rejects) instead of retrying on. */
   read<T extends { id: string }>(
     container: CosmosContainerName,
     partitionKey: string,
     id: string,
+    signal?: AbortSignal,
   ): Promise<T | undefined>;
   /**
    * Applies every update to its current document and writes each result only if nobody wrote that
@@ -60,8 +62,6 @@ function operationId(operation: OperationInput): string {
 /** Full jitter: a random wait up to base × 2^(attempt − 1), capped. */
 const jitteredBackoff = (backoff: { baseDelayMs: number; maxDelayMs: number }, attempt: number) =>
   Math.random() * Math.min(backoff.maxDelayMs, backoff.baseDelayMs * 2 ** (attempt - 1));
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface CosmosDocumentStoreOptions {
   /** Read-apply-write rounds for documents that keep conflicting with other writers. */
@@ -105,12 +105,17 @@ export class CosmosDocumentStore implements DocumentStore {
     name: CosmosContainerName,
     partitionKey: string,
     id: string,
+    signal?: AbortSignal,
   ): Promise<T | undefined> {
-    // The offer function's point read keeps the shared default: its own timeout bounds it, not ours.
-    const response = await withRetry(() => this.container(name).item(id, partitionKey).read<T>(), {
-      ...defaultRetry,
-      isTransient: isTransientStatus,
-    });
+    // The offer function's point read keeps the shared default: its own timeout bounds it, not ours, and
+    // aborts `signal` when it gives up, which ends the request in flight and the retries.
+    const response = await withRetry(
+      () =>
+        this.container(name)
+          .item(id, partitionKey)
+          .read<T>(signal ? { abortSignal: signal } : {}),
+      { ...defaultRetry, isTransient: isTransientStatus, ...(signal ? { signal } : {}) },
+    );
     return response.resource ?? undefined;
   }
 
@@ -124,29 +129,42 @@ export class CosmosDocumentStore implements DocumentStore {
       byContainer.set(update.container, indexes);
     });
     const outcomes = new Array<UpdateOutcome>(updates.length);
-    // Containers are independent: their rounds run side by side.
-    await Promise.all(
+    // Containers are independent: their rounds run side by side. When one fails the call fails, so the
+    // others stop at their next step (no more backoffs, rounds or retries) and the call returns only once
+    // they have: nothing of this call keeps writing after it has failed and the batch has been dead-lettered.
+    const failed = new AbortController();
+    let firstError: { error: unknown } | undefined;
+    await Promise.allSettled(
       [...byContainer].map(async ([name, indexes]) => {
-        const containerOutcomes = await this.updateInContainer(
-          name,
-          indexes.map((index) => updates[index] as DocumentUpdate<T>),
-        );
-        indexes.forEach((index, i) => (outcomes[index] = containerOutcomes[i] as UpdateOutcome));
+        try {
+          const containerOutcomes = await this.updateInContainer(
+            name,
+            indexes.map((index) => updates[index] as DocumentUpdate<T>),
+            failed.signal,
+          );
+          indexes.forEach((index, i) => (outcomes[index] = containerOutcomes[i] as UpdateOutcome));
+        } catch (error) {
+          firstError ??= { error };
+          failed.abort(error);
+        }
       }),
     );
+    if (firstError) throw firstError.error;
     return outcomes;
   }
 
   private async updateInContainer<T extends { id: string }>(
     name: CosmosContainerName,
     updates: readonly DocumentUpdate<T>[],
+    signal: AbortSignal,
   ): Promise<UpdateOutcome[]> {
     const outcomes = new Array<UpdateOutcome>(updates.length);
     let pending = updates.map((_, index) => index);
     for (let round = 0; round < this.maxConflictRounds && pending.length > 0; round++) {
-      if (round > 0) await sleep(jitteredBackoff(this.conflictBackoff, round));
+      if (round > 0) await sleep(jitteredBackoff(this.conflictBackoff, round), signal);
       const reads = await this.bulk(
         name,
+        signal,
         pending.map((index) => {
           const update = updates[index] as DocumentUpdate<T>;
           return { operationType: 'Read', id: update.id, partitionKey: update.partitionKey };
@@ -184,6 +202,7 @@ export class CosmosDocumentStore implements DocumentStore {
       });
       const results = await this.bulk(
         name,
+        signal,
         writes.map((w) => w.operation),
       );
       const conflicted: number[] = [];
@@ -217,14 +236,17 @@ export class CosmosDocumentStore implements DocumentStore {
   /**
    * Sends the operations in bulk requests of at most 100 and returns their results in order, sending
    * throttled or failed operations (or whole requests) again with backoff until the attempts run out.
+   * Once `signal` aborts no request is sent and no backoff awaited: it rejects with the signal's reason.
    */
   private async bulk(
     name: CosmosContainerName,
+    signal: AbortSignal,
     operations: readonly OperationInput[],
   ): Promise<BulkResult[]> {
     const results = new Array<BulkResult>(operations.length);
     let pending = operations.map((_, index) => index);
     for (let attempt = 1; pending.length > 0; attempt++) {
+      signal.throwIfAborted();
       const retryNow: number[] = [];
       let retryAfterMs = 0;
       let lastFailure = '';
@@ -271,7 +293,7 @@ export class CosmosDocumentStore implements DocumentStore {
             `still failing after ${attempt} attempts: ${lastFailure}`,
         );
       }
-      await sleep(Math.max(retryAfterMs, jitteredBackoff(this.retry, attempt)));
+      await sleep(Math.max(retryAfterMs, jitteredBackoff(this.retry, attempt)), signal);
       pending = retryNow.sort((a, b) => a - b);
     }
     return results;

@@ -16,7 +16,8 @@ export interface AffinityScorer {
 export interface OfferServiceDependencies {
   catalog: () => Promise<readonly Offer[]>;
   offerStats: () => Promise<ReadonlyMap<string, Pick<OfferStats, 'impressions' | 'clicks'>>>;
-  readProfile: (userId: string) => Promise<UserProfile | undefined>;
+  /** `signal` aborts when the decision stops waiting for the profile (dependencyTimeoutMs). */
+  readProfile: (userId: string, signal: AbortSignal) => Promise<UserProfile | undefined>;
   scorer: AffinityScorer;
   coldStart: ColdStartStore;
   /** Built-in popularity, used when Redis cannot answer. */
@@ -88,11 +89,11 @@ export class OfferService {
 
   private async attempt<T>(
     what: string,
-    operation: () => Promise<T>,
+    operation: (signal: AbortSignal) => Promise<T>,
     degraded: string[],
   ): Promise<T | undefined> {
     try {
-      return await withTimeout(operation(), this.deps.dependencyTimeoutMs, what);
+      return await withTimeout(operation, this.deps.dependencyTimeoutMs, what);
     } catch (error) {
       degraded.push(what);
       this.deps.log?.(
@@ -128,9 +129,9 @@ export class OfferService {
   async decide(userId: string, context: DecisionContext): Promise<OfferResponse> {
     const degraded: string[] = [];
     const [offers, offerStats, profile] = await Promise.all([
-      this.attempt('catalog', this.deps.catalog, degraded),
-      this.attempt('offer-stats', this.deps.offerStats, degraded),
-      this.attempt('cosmos', () => this.deps.readProfile(userId), degraded),
+      this.attempt('catalog', () => this.deps.catalog(), degraded),
+      this.attempt('offer-stats', () => this.deps.offerStats(), degraded),
+      this.attempt('cosmos', (signal) => this.deps.readProfile(userId, signal), degraded),
     ]);
     const scores = await this.productScores(profile, context, degraded);
     const decision = decideOffer({

@@ -8,6 +8,8 @@ export interface RetryOptions {
   maxDelayMs: number;
   isTransient: (error: unknown) => boolean;
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  /** Once it aborts there is no further attempt and no backoff: the call rejects with its reason. */
+  signal?: AbortSignal;
 }
 
 export const defaultRetry: Omit<RetryOptions, 'isTransient'> = {
@@ -16,17 +18,37 @@ export const defaultRetry: Omit<RetryOptions, 'isTransient'> = {
   maxDelayMs: 5000,
 };
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts (the timer is cleared). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 export async function withRetry<T>(operation: () => Promise<T>, options: RetryOptions): Promise<T> {
+  const { signal } = options;
   for (let attempt = 1; ; attempt++) {
+    signal?.throwIfAborted();
     try {
       return await operation();
     } catch (error) {
+      if (signal?.aborted) throw signal.reason as Error;
       if (attempt >= options.attempts || !options.isTransient(error)) throw error;
       const delayMs = Math.random() * Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
       options.onRetry?.(error, attempt, delayMs);
-      await sleep(delayMs);
+      await sleep(delayMs, signal);
     }
   }
 }

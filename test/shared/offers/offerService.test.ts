@@ -69,7 +69,7 @@ function service(overrides: Partial<OfferServiceDependencies> = {}): OfferServic
   return new OfferService({
     catalog: async () => catalog,
     offerStats: async () => new Map(),
-    readProfile: (userId) => store().read<UserProfile>('userProfiles', userId, userId),
+    readProfile: (userId, signal) => store().read<UserProfile>('userProfiles', userId, userId, signal),
     scorer: new ModelAffinityScorer(async () => model),
     coldStart: new RedisColdStartStore(redis, 'test:'),
     fallbackScores: () => new Map([['bags-1', 1]]),
@@ -161,7 +161,7 @@ describe('OfferService', () => {
     });
     const hungStore = new CosmosDocumentStore(hung.database('offer-test'));
     const response = await service({
-      readProfile: (userId) => hungStore.read<UserProfile>('userProfiles', userId, userId),
+      readProfile: (userId, signal) => hungStore.read<UserProfile>('userProfiles', userId, userId, signal),
       dependencyTimeoutMs: 200,
     }).decide('hat-fan', {});
     hung.dispose();
