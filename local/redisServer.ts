@@ -104,15 +104,24 @@ const watchdogScript = [
 ].join('\n');
 
 const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
 
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // 'exit' handlers must be synchronous: a signal is all we can do, and the watchdog does the rest.
-  process.once('exit', () => {
-    for (const child of liveChildren) child.kill('SIGTERM');
-  });
+// 'exit' handlers must be synchronous: a signal is all we can do, and the watchdog does the rest.
+const killLiveChildren = () => {
+  for (const child of liveChildren) child.kill('SIGTERM');
+};
+
+/**
+ * The exit hook is on `process` only while a redis-server is alive. A hook left there for good would keep
+ * this module, and everything it was loaded with, alive as long as the process: under jest, whose every test
+ * file loads its own copy of the module into the same worker, each file's whole module graph.
+ */
+function track(child: ChildProcess): void {
+  if (liveChildren.size === 0) process.on('exit', killLiveChildren);
+  liveChildren.add(child);
+}
+
+function untrack(child: ChildProcess): void {
+  if (liveChildren.delete(child) && liveChildren.size === 0) process.off('exit', killLiveChildren);
 }
 
 async function startOnce(
@@ -124,8 +133,7 @@ async function startOnce(
   const child = spawn('/bin/sh', ['-c', watchdogScript, binary, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  liveChildren.add(child);
-  installExitHook();
+  track(child);
   // Do not keep the event loop alive just for redis: the owner decides when the process ends.
   child.unref();
   for (const stream of [child.stdin, child.stdout, child.stderr]) {
@@ -137,7 +145,7 @@ async function startOnce(
   const exitedPromise = new Promise<void>((resolve) => {
     child.once('exit', (code) => {
       exited = code;
-      liveChildren.delete(child);
+      untrack(child);
       resolve();
     });
   });

@@ -70,8 +70,14 @@ async function run(args: string[]): Promise<number> {
     process.stdout.write(localSettingsBody(example, { ...given, ...stack.settings }));
     progress('stack running; Ctrl-C stops it');
     await new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
+      // Either signal stops the stack; the other's listener must not stay on `process` after that.
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
     });
     progress('stopping');
   } finally {

@@ -49,6 +49,7 @@ function redisPidOf(url: string): Promise<number> {
 
 describe('startLocalStack', () => {
   it('starts all four services, which answer the real SDKs, and stop leaves nothing running', async () => {
+    const exitListeners = process.listenerCount('exit');
     const stack = await startTestStack({ partitionCount: 3, eventHubName: 'stack-test' });
     const { settings } = stack;
     expect(Object.keys(settings).sort()).toEqual([
@@ -88,6 +89,8 @@ describe('startLocalStack', () => {
 
     await stack.stop();
     expect(isAlive(pid)).toBe(false);
+    // The hook that kills redis-server if this process exits first goes with the last redis-server.
+    expect(process.listenerCount('exit')).toBe(exitListeners);
     for (const name of ['CosmosDBConnection', 'RedisConnection'] as const) {
       const port = Number(/127\.0\.0\.1:(\d+)/.exec(settings[name]!)?.[1]);
       expect(await refuses(port)).toBe(true);

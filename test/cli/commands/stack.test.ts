@@ -40,6 +40,7 @@ describe('nextoffer stack', () => {
       stderr += chunk.toString();
       return true;
     });
+    const signalListeners = process.listenerCount('SIGINT') + process.listenerCount('SIGTERM');
     try {
       const exitCode = command.run([]);
       for (let i = 0; i < 600 && !stdout.endsWith('}\n'); i += 1) {
@@ -71,6 +72,7 @@ describe('nextoffer stack', () => {
 
       process.emit('SIGINT', 'SIGINT');
       await expect(exitCode).resolves.toBe(0);
+      expect(process.listenerCount('SIGINT') + process.listenerCount('SIGTERM')).toBe(signalListeners);
     } finally {
       delete process.env.RedisConnection;
       stdoutSpy.mockRestore();
