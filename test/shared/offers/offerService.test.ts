@@ -137,6 +137,8 @@ describe('OfferService', () => {
       'newcomer',
       {},
     );
+    // ioredis 5.11 disconnects a client that is waiting to reconnect by ending its old, already closed
+    // stream: that arms a 2 s timer (disconnectTimeout) that no 'close' will clear; it runs out by itself.
     down.disconnect();
     expect(response.source).toBe('fallback');
     expect(response.offer?.offerId).toBe('offer-bags');
