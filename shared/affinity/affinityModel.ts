@@ -93,7 +93,11 @@ class OnnxAffinityModel implements AffinityModel {
     const encoded = histories.map((h) =>
       encodeHistory(h, (id) => this.indexOf(id), this.manifest.maxHistory),
     );
-    const results = encoded.map(() => new Float32Array(itemCount));
+    // Scored histories get views of their run's output below; only the others need a row of zeros
+    // (on a catalog of 100k+ items every needless row is 0.4 MB of garbage).
+    const results = encoded.map((history) =>
+      history.length > 0 ? new Float32Array(0) : new Float32Array(itemCount),
+    );
     const pending = encoded.map((_, i) => i).filter((i) => (encoded[i]?.length ?? 0) > 0);
     // The graph gathers one catalog-wide row per history item, so a run's memory is rows × width × items;
     // batches are cut to keep that near 16M floats.
@@ -139,7 +143,8 @@ class OnnxAffinityModel implements AffinityModel {
     }
     const data = tensor.data;
     batch.forEach((historyIndex, row) => {
-      results[historyIndex] = data.slice(row * itemCount, (row + 1) * itemCount);
+      // Disjoint views of the run's own output buffer: no copy, and no result shares entries with another.
+      results[historyIndex] = data.subarray(row * itemCount, (row + 1) * itemCount);
     });
   }
 
@@ -244,6 +249,14 @@ export function topItems(
     heap[j] = t;
   };
   for (let index = 0; index < scores.length; index++) {
+    // Most items of a large catalog cannot displace the worst kept one; testing that first, inline,
+    // spares them the call and the set lookup (the result is the same: it is `!worse(heap[0], index)`).
+    if (heap.length === k) {
+      const root = heap[0]!;
+      const rootScore = scores[root]!;
+      const score = scores[index]!;
+      if (!(rootScore < score || (rootScore === score && root > index))) continue;
+    }
     if (exclude.has(index)) continue;
     if (heap.length < k) {
       heap.push(index);
@@ -255,7 +268,6 @@ export function topItems(
       }
       continue;
     }
-    if (!worse(heap[0] ?? 0, index)) continue;
     heap[0] = index;
     for (let i = 0; ;) {
       const l = 2 * i + 1;
