@@ -245,7 +245,6 @@ export function trainSparseNeighboursForBetas(
       }
     }
     const rowStart = item * k;
-    // A plain loop, not a closure: a closure would capture touchedCount and slow the hot loop above.
     for (let b = 0; b < models.length; b++) {
       const model = models[b]!;
       const demotion = demotions[b]!;

@@ -248,12 +248,13 @@ export function topItems(
     heap[i] = heap[j] ?? 0;
     heap[j] = t;
   };
+  // Once k are kept, most items of a large catalog cannot displace the worst of them (the root). The
+  // root and its score are cached so that the test for them, `!worse(root, index)`, is one read and a
+  // comparison, before any call or set lookup (the result is the same).
+  let root = -1;
+  let rootScore = 0;
   for (let index = 0; index < scores.length; index++) {
-    // Most items of a large catalog cannot displace the worst kept one; testing that first, inline,
-    // spares them the call and the set lookup (the result is the same: it is `!worse(heap[0], index)`).
-    if (heap.length === k) {
-      const root = heap[0]!;
-      const rootScore = scores[root]!;
+    if (root >= 0) {
       const score = scores[index]!;
       if (!(rootScore < score || (rootScore === score && root > index))) continue;
     }
@@ -266,18 +267,22 @@ export function topItems(
         swap(c, p);
         c = p;
       }
-      continue;
+    } else {
+      heap[0] = index;
+      for (let i = 0; ;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && worse(heap[l] ?? 0, heap[m] ?? 0)) m = l;
+        if (r < heap.length && worse(heap[r] ?? 0, heap[m] ?? 0)) m = r;
+        if (m === i) break;
+        swap(i, m);
+        i = m;
+      }
     }
-    heap[0] = index;
-    for (let i = 0; ;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && worse(heap[l] ?? 0, heap[m] ?? 0)) m = l;
-      if (r < heap.length && worse(heap[r] ?? 0, heap[m] ?? 0)) m = r;
-      if (m === i) break;
-      swap(i, m);
-      i = m;
+    if (heap.length === k) {
+      root = heap[0]!;
+      rootScore = scores[root]!;
     }
   }
   return heap.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
