@@ -32,6 +32,8 @@ const shapes: Shape[] = [
 ];
 
 function describeModel(model: AffinityEvaluation['model']): string {
+  if (!('lambda' in model))
+    return `${model.algorithm} (${model.weighting}, β ${model.rp3Beta}, K ${model.neighbours})`;
   return `${model.algorithm} (λ ${model.lambda} ${model.weighting}, s ${model.blend}, β ${model.rp3Beta}, c ${model.lowRankShare}, r ${model.lowRank})`;
 }
 

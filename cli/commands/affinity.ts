@@ -2,14 +2,14 @@ import { parseArgs } from 'node:util';
 import { Command, UsageError } from '../command';
 import { commandEnvironment } from '../commandEnvironment';
 import type { Interaction, InteractionFormat } from '../../models/affinity/interactions';
-import type { AffinityTrainingOptions } from '../../models/affinity/train';
+import type { AffinityTrainingOptions, ModelKind } from '../../models/affinity/train';
 import type { Weighting } from '../../models/affinity/ease';
 
 const usage = `usage: npx nextoffer affinity <subcommand> [options]
 
-  train --input FILE --out DIR [--format F] [--lambda auto|N] [--max-items N] [--weighting W]
-        [--blend auto|N] [--rp3-beta auto|N] [--low-rank-share auto|N] [--low-rank auto|N]
-        [--no-evaluate] [--seed N] [--model-version V]
+  train --input FILE --out DIR [--format F] [--model auto|dense|sparse] [--max-items N] [--neighbours K]
+        [--lambda auto|N] [--weighting W] [--blend auto|N] [--rp3-beta auto|N] [--low-rank-share auto|N]
+        [--low-rank auto|N] [--no-evaluate] [--seed N] [--model-version V]
       Trains the affinity model and writes a bundle (model.onnx, items.json, coldStart.json,
       manifest.json) to DIR. Without --input it reads the last AFFINITY_TRAINING_DAYS days of the
       clickstream archive (settings ArchiveStorage, ARCHIVE_CONTAINER, EVENTHUB_NAME).
@@ -19,8 +19,9 @@ const usage = `usage: npx nextoffer affinity <subcommand> [options]
       Each user's history items are left out unless --include-seen; a user with no item the model
       knows gets the cold-start list.
 
-  evaluate --input FILE [--k 10] [--seed N] [--format F] [--lambda auto|N] [--max-items N] [--weighting W]
-           [--blend auto|N] [--rp3-beta auto|N] [--low-rank-share auto|N] [--low-rank auto|N]
+  evaluate --input FILE [--k 10] [--seed N] [--format F] [--model auto|dense|sparse] [--max-items N]
+           [--neighbours K] [--lambda auto|N] [--weighting W] [--blend auto|N] [--rp3-beta auto|N]
+           [--low-rank-share auto|N] [--low-rank auto|N]
       Per-user random 75/25 split; prints MAP, nDCG@k, Precision@k, Recall@k of the model and of the
       popularity and SAR (Jaccard co-occurrence) baselines as JSON.
 
@@ -31,14 +32,19 @@ const usage = `usage: npx nextoffer affinity <subcommand> [options]
 
 Input files (FILE): CSV with header userId,itemId[,weight][,timestamp][,category], JSON Lines with those
 fields, or MovieLens rating dumps (u.data, ratings.dat, ratings.csv); --format auto|csv|jsonl|movielens
-(default auto). The model blends EASE, RP3beta and a low-rank projection into one item matrix: --lambda
-is EASE's regularisation, --rp3-beta RP3beta's popularity exponent (0 or more), --blend RP3beta's share
-next to EASE (0 = EASE alone, 1 = RP3beta alone), --low-rank the projection's rank and --low-rank-share
-its share (0 = none), --weighting W (auto|binary|log1p|raw) how weights enter the model; 'auto' (the
-default for all) chooses them on a validation split of the training data.
+(default auto). The dense model blends EASE, RP3beta and a low-rank projection into one item matrix over
+at most --max-items items (default 5000, the most popular): --lambda is EASE's regularisation,
+--rp3-beta RP3beta's popularity exponent (0 or more), --blend RP3beta's share next to EASE (0 = EASE
+alone, 1 = RP3beta alone), --low-rank the projection's rank and --low-rank-share its share (0 = none),
+--weighting W (auto|binary|log1p|raw) how weights enter the model; 'auto' (the default for all) chooses
+them on a validation split of the training data. The sparse model keeps each item's --neighbours K
+(default 100) strongest RP3beta neighbours over the whole catalog (--rp3-beta and --weighting apply,
+the other dense options do not). --model auto (the default) trains the dense model when the catalog
+has at most --max-items items and the sparse one otherwise; dense or sparse force one.
 Progress goes to stderr, the result to stdout.`;
 
 const formats = ['auto', 'csv', 'jsonl', 'movielens'];
+const modelKinds = ['auto', 'dense', 'sparse'];
 const weightings = ['auto', 'binary', 'raw', 'log1p'];
 
 function progress(message: string): void {
@@ -104,6 +110,20 @@ function weighting(raw: string | undefined): Weighting | 'auto' | undefined {
   return raw as Weighting | 'auto';
 }
 
+/** The sparse model holds items × K slots (12 bytes each); beyond 1,000 it outgrows any use of it. */
+function neighbours(raw: string | undefined): number {
+  const value = positiveInteger('neighbours', raw, 100);
+  if (value > 1000) throw new UsageError(`--neighbours must be at most 1000, got ${value}`);
+  return value;
+}
+
+function modelKind(raw: string | undefined): ModelKind | 'auto' {
+  if (raw === undefined) return 'auto';
+  if (!modelKinds.includes(raw))
+    throw new UsageError(`--model must be one of ${modelKinds.join(', ')}, got '${raw}'`);
+  return raw as ModelKind | 'auto';
+}
+
 function required(name: string, value: string | undefined): string {
   if (value === undefined) throw new UsageError(`--${name} is required`);
   return value;
@@ -148,6 +168,8 @@ async function train(args: string[]): Promise<number> {
       format: { type: 'string' },
       lambda: { type: 'string' },
       'max-items': { type: 'string' },
+      model: { type: 'string' },
+      neighbours: { type: 'string' },
       weighting: { type: 'string' },
       blend: { type: 'string' },
       'rp3-beta': { type: 'string' },
@@ -162,6 +184,8 @@ async function train(args: string[]): Promise<number> {
   const options: AffinityTrainingOptions = {
     lambda: lambda(values.lambda),
     maxItems: positiveInteger('max-items', values['max-items'], 5000),
+    model: modelKind(values.model),
+    neighbours: neighbours(values.neighbours),
     weighting: weighting(values.weighting),
     blend: share('blend', values.blend),
     rp3Beta: rp3Beta(values['rp3-beta']),
@@ -271,6 +295,8 @@ async function evaluate(args: string[]): Promise<number> {
       format: { type: 'string' },
       lambda: { type: 'string' },
       'max-items': { type: 'string' },
+      model: { type: 'string' },
+      neighbours: { type: 'string' },
       weighting: { type: 'string' },
       blend: { type: 'string' },
       'rp3-beta': { type: 'string' },
@@ -286,6 +312,8 @@ async function evaluate(args: string[]): Promise<number> {
     seed: nonNegativeInteger('seed', values.seed, 42),
     lambda: lambda(values.lambda),
     maxItems: positiveInteger('max-items', values['max-items'], 5000),
+    model: modelKind(values.model),
+    neighbours: neighbours(values.neighbours),
     weighting: weighting(values.weighting),
     blend: share('blend', values.blend),
     rp3Beta: rp3Beta(values['rp3-beta']),

@@ -8,7 +8,9 @@ import {
   AffinityTrainingOptions,
   algorithmName,
   evaluateModelOnSplit,
+  ModelFit,
   resolveTrainingOptions,
+  SPARSE_ALGORITHM,
 } from './train';
 
 export interface AffinityEvaluation {
@@ -24,17 +26,48 @@ export interface AffinityEvaluation {
   };
   model: OfflineMetrics & {
     algorithm: string;
-    lambda: number;
     weighting: Weighting;
-    blend: number;
-    rp3Beta: number;
-    lowRankShare: number;
-    lowRank: number;
     seconds: number;
-  };
+  } & (DenseParameters | SparseParameters);
   baselines: {
     popularity: OfflineMetrics & { seconds: number };
     sar: OfflineMetrics & { similarity: string; seconds: number };
+  };
+}
+
+/** The dense model's hyperparameters (the blend of EASE, RP3beta and the low-rank part). */
+export interface DenseParameters {
+  lambda: number;
+  blend: number;
+  rp3Beta: number;
+  lowRankShare: number;
+  lowRank: number;
+}
+
+/** The sparse top-K neighbour model's hyperparameters. */
+export interface SparseParameters {
+  rp3Beta: number;
+  neighbours: number;
+}
+
+function fitParameters(
+  fit: ModelFit,
+): { algorithm: string; weighting: Weighting } & (DenseParameters | SparseParameters) {
+  if (fit.kind === 'sparse')
+    return {
+      algorithm: SPARSE_ALGORITHM,
+      weighting: fit.weighting,
+      rp3Beta: fit.rp3Beta,
+      neighbours: fit.neighbours,
+    };
+  return {
+    algorithm: algorithmName(fit),
+    lambda: fit.lambda,
+    weighting: fit.weighting,
+    blend: fit.blend,
+    rp3Beta: fit.rp3Beta,
+    lowRankShare: fit.lowRankShare,
+    lowRank: fit.lowRank,
   };
 }
 
@@ -85,7 +118,8 @@ export async function evaluateAffinity(
   const [{ metrics: model, fit }, modelSeconds] = await timed(() =>
     evaluateModelOnSplit(matrix, split.train, split.test, resolved, report),
   );
-  report?.(`${algorithmName(fit)}: nDCG@${resolved.k} ${model.ndcgAtK}`);
+  const parameters = fitParameters(fit);
+  report?.(`${parameters.algorithm}: nDCG@${resolved.k} ${model.ndcgAtK}`);
   return {
     protocol: {
       split: `per-user random ${TRAIN_RATIO * 100}/${100 - TRAIN_RATIO * 100}, training items excluded`,
@@ -98,13 +132,7 @@ export async function evaluateAffinity(
       testPairs: pairs(split.test),
     },
     model: {
-      algorithm: algorithmName(fit),
-      lambda: fit.lambda,
-      weighting: fit.weighting,
-      blend: fit.blend,
-      rp3Beta: fit.rp3Beta,
-      lowRankShare: fit.lowRankShare,
-      lowRank: fit.lowRank,
+      ...parameters,
       ...model,
       seconds: modelSeconds,
     },

@@ -185,3 +185,119 @@ export function toCsv(interactions: readonly Interaction[]): string {
 function standardNormal(random: () => number): () => number {
   return () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
 }
+
+/**
+ * Implicit feedback over a large catalog (100k+ items), generated in O(interactions × log items) rather
+ * than the generators above' users × items: items belong to `topics` (each item one topic, shuffled) and
+ * have Zipf-skewed popularity; each user follows one to three topics with random shares and picks
+ * distinct items, a `topicFocus` share of them by popularity within one of their topics and the rest by
+ * popularity over the whole catalog. Ratings 1-5 are higher for on-topic items. Activity is heavy-tailed
+ * with a floor as above; timestamps span half a year; the category is the item's topic.
+ */
+export interface LargeCatalogOptions {
+  users: number;
+  items: number;
+  interactions: number;
+  minPerUser?: number;
+  topics?: number;
+  topicFocus?: number;
+  popularitySkew?: number;
+  seed?: number;
+}
+
+export function generateLargeCatalogInteractions(options: LargeCatalogOptions): Interaction[] {
+  const random = seededRandom(options.seed ?? 13);
+  const topics = options.topics ?? 500;
+  const focus = options.topicFocus ?? 0.8;
+  const skew = options.popularitySkew ?? 0.9;
+  const minPerUser = options.minPerUser ?? 10;
+  const gaussian = standardNormal(random);
+
+  // Popularity by a shuffled rank; topics by a second shuffle, so neither follows the item id.
+  const rankOf = shuffledRange(options.items, random);
+  const topicOf = Int32Array.from(shuffledRange(options.items, random), (position) => position % topics);
+  const popularity = Float64Array.from(rankOf, (rank) => Math.pow(rank + 1, -skew));
+  const globalSampler = cumulativeSampler(Array.from(popularity.keys()), popularity, random);
+  const members: number[][] = Array.from({ length: topics }, () => []);
+  topicOf.forEach((topic, item) => members[topic]!.push(item));
+  const topicSamplers = members.map((items) => cumulativeSampler(items, popularity, random));
+
+  const activity = Array.from({ length: options.users }, () => Math.exp(1.1 * gaussian()));
+  const activityTotal = activity.reduce((a, b) => a + b, 0);
+  const spare = Math.max(0, options.interactions - minPerUser * options.users);
+  const maxPerUser = Math.floor(options.items * 0.1);
+  const start = Date.UTC(2026, 0, 1);
+  const span = 180 * 24 * 3600 * 1000;
+
+  const interactions: Interaction[] = [];
+  for (let user = 0; user < options.users; user++) {
+    const followed = Array.from({ length: 1 + Math.floor(random() * 3) }, () =>
+      Math.floor(random() * topics),
+    );
+    const shares = followed.map(() => Math.exp(gaussian()));
+    const shareTotal = shares.reduce((a, b) => a + b, 0);
+    const count = Math.min(
+      maxPerUser,
+      minPerUser + Math.round((spare * (activity[user] ?? 0)) / activityTotal),
+    );
+    const chosen = new Set<number>();
+    // A user may exhaust a small topic; the attempt bound keeps such a user from looping.
+    for (let attempt = 0; chosen.size < count && attempt < count * 20; attempt++) {
+      let item: number;
+      if (random() < focus) {
+        let pick = random() * shareTotal;
+        let f = 0;
+        while (f < followed.length - 1 && pick >= shares[f]!) pick -= shares[f++]!;
+        item = topicSamplers[followed[f]!]!();
+      } else {
+        item = globalSampler();
+      }
+      if (item < 0 || chosen.has(item)) continue;
+      chosen.add(item);
+      const onTopic = followed.includes(topicOf[item]!);
+      const rating = Math.min(5, Math.max(1, Math.round((onTopic ? 4 : 2.8) + gaussian() * 0.8)));
+      interactions.push({
+        userId: `u${user + 1}`,
+        itemId: `i${item + 1}`,
+        weight: rating,
+        timestamp: start + Math.floor(random() * span),
+        category: `t${topicOf[item]!}`,
+      });
+    }
+  }
+  return interactions;
+}
+
+function shuffledRange(length: number, random: () => number): Int32Array {
+  const order = Int32Array.from({ length }, (_, i) => i);
+  for (let i = length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  return order;
+}
+
+/** Draws one of `items` with probability ∝ its weight, by binary search over the running sums (-1 if none). */
+function cumulativeSampler(
+  items: readonly number[],
+  weights: Float64Array,
+  random: () => number,
+): () => number {
+  const sums = new Float64Array(items.length);
+  let total = 0;
+  items.forEach((item, i) => (sums[i] = total += weights[item]!));
+  return () => {
+    if (items.length === 0) return -1;
+    const target = random() * total;
+    let low = 0;
+    let high = items.length - 1;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (sums[middle]! > target) high = middle;
+      else low = middle + 1;
+    }
+    return items[low]!;
+  };
+}

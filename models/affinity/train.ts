@@ -18,15 +18,33 @@ import { BlendChoice, searchBlend } from './blendSearch';
 import { ItemMatrixModel, Weighting } from './ease';
 import { Interaction } from './interactions';
 import { buildInteractionMatrix, InteractionMatrix, UserRow } from './interactionMatrix';
-import { exportItemMatrixToOnnx } from './onnxExport';
+import { exportItemMatrixToOnnx, exportNeighboursToOnnx } from './onnxExport';
 import { rankingMetrics, recommendWithModel, splitPerUser } from './protocol';
 import { searchLambda } from './lambdaSearch';
+import {
+  NeighbourModel,
+  searchSparseNeighbours,
+  SPARSE_BETAS,
+  trainSparseNeighbours,
+} from './sparseNeighbours';
+
+/**
+ * The dense model is one item × item matrix over at most `maxItems` items; the sparse one keeps each
+ * item's top-K neighbours over the whole catalog (sparseNeighbours.ts). 'auto' takes the dense model
+ * when the catalog fits and the sparse one when it does not, so no item is left to cold start.
+ */
+export type ModelKind = 'dense' | 'sparse';
+export const SPARSE_ALGORITHM = 'rp3beta-topk';
 
 export interface AffinityTrainingOptions {
   /** EASE regularisation λ, or 'auto' (default) to choose it on an inner validation split. */
   lambda?: number | 'auto';
   /** Largest catalog the dense model keeps (most popular items first). */
   maxItems?: number;
+  /** 'dense', 'sparse' or 'auto' (default): sparse when the catalog has more than maxItems items. */
+  model?: ModelKind | 'auto';
+  /** Neighbours the sparse model keeps per item (K). */
+  neighbours?: number;
   /** How interaction weights enter the model, or 'auto' (default) to choose binary or log1p with λ. */
   weighting?: Weighting | 'auto';
   /** Share of RP3beta in the blend with EASE (0 = EASE alone, 1 = RP3beta alone), or 'auto' (default). */
@@ -55,6 +73,8 @@ export interface AffinityTrainingOptions {
 export const defaultTrainingOptions = {
   lambda: 'auto' as number | 'auto',
   maxItems: 5000,
+  model: 'auto' as ModelKind | 'auto',
+  neighbours: 100,
   weighting: 'auto' as Weighting | 'auto',
   blend: 'auto' as number | 'auto',
   rp3Beta: 'auto' as number | 'auto',
@@ -72,6 +92,8 @@ export function resolveTrainingOptions(options: AffinityTrainingOptions): Resolv
   return {
     lambda: options.lambda ?? defaultTrainingOptions.lambda,
     maxItems: options.maxItems ?? defaultTrainingOptions.maxItems,
+    model: options.model ?? defaultTrainingOptions.model,
+    neighbours: options.neighbours ?? defaultTrainingOptions.neighbours,
     weighting: options.weighting ?? defaultTrainingOptions.weighting,
     blend: options.blend ?? defaultTrainingOptions.blend,
     rp3Beta: options.rp3Beta ?? defaultTrainingOptions.rp3Beta,
@@ -113,11 +135,77 @@ function toIso(epochMs: number | undefined): string | null {
   return epochMs === undefined ? null : new Date(epochMs).toISOString();
 }
 
-/** Hyperparameters fixed for one fit. */
+/** Hyperparameters fixed for one fit of the dense model. */
 type FitOptions = ResolvedTrainingOptions & {
+  kind: 'dense';
   lambda: number;
   weighting: Weighting;
 } & BlendChoice;
+
+/** Hyperparameters fixed for one fit of the sparse model. */
+export type SparseFit = ResolvedTrainingOptions & {
+  kind: 'sparse';
+  weighting: Weighting;
+  rp3Beta: number;
+  neighbours: number;
+};
+
+export type ModelFit = FitOptions | SparseFit;
+
+/** Which model a catalog of `itemCount` items gets under these options. */
+export function chooseModelKind(
+  itemCount: number,
+  options: Pick<ResolvedTrainingOptions, 'model' | 'maxItems'>,
+): ModelKind {
+  if (options.model !== 'auto') return options.model;
+  return itemCount > options.maxItems ? 'sparse' : 'dense';
+}
+
+/**
+ * The sparse model's weighting and β: fixed ones are kept, 'auto' ones are chosen on an inner
+ * validation split of the rows (searchSparseNeighbours). λ, the blend and the low-rank part are the
+ * dense model's and play no part here.
+ */
+function resolveSparseHyperparameters(
+  rows: readonly UserRow[],
+  itemCount: number,
+  options: ResolvedTrainingOptions,
+  onProgress?: (message: string) => void,
+): SparseFit {
+  if (!Number.isInteger(options.neighbours) || options.neighbours <= 0)
+    throw new Error(`neighbours must be a positive integer, got ${options.neighbours}`);
+  const fixed = { ...options, kind: 'sparse' as const, neighbours: options.neighbours };
+  if (options.weighting !== 'auto' && options.rp3Beta !== 'auto')
+    return { ...fixed, weighting: options.weighting, rp3Beta: options.rp3Beta };
+  const search = searchSparseNeighbours(rows, itemCount, {
+    neighbours: options.neighbours,
+    weightings: options.weighting === 'auto' ? ['binary', 'log1p'] : [options.weighting],
+    betas: options.rp3Beta === 'auto' ? SPARSE_BETAS : [options.rp3Beta],
+    k: options.k,
+    seed: options.seed,
+    onProgress,
+  });
+  onProgress?.(
+    `search chose the sparse model with ${search.weighting} weighting, β=${search.beta}, K=${options.neighbours}`,
+  );
+  return { ...fixed, weighting: search.weighting, rp3Beta: search.beta };
+}
+
+/** The sparse model for fixed hyperparameters, over every item of the rows' index space. */
+function fitSparse(
+  rows: readonly UserRow[],
+  itemCount: number,
+  fit: SparseFit,
+  onProgress?: (message: string) => void,
+  label = 'model',
+): NeighbourModel {
+  return trainSparseNeighbours(
+    rows,
+    itemCount,
+    { neighbours: fit.neighbours, beta: fit.rp3Beta, weighting: fit.weighting },
+    progressReporter(onProgress, label),
+  );
+}
 
 /**
  * Resolves 'auto' hyperparameters on the rows alone (inner validation split, see lambdaSearch.ts and
@@ -157,6 +245,7 @@ function resolveHyperparameters(
   if (fixedPair && fixedLowRank) {
     return {
       ...options,
+      kind: 'dense',
       ...chosen,
       blend,
       rp3Beta: rp3Beta === 'auto' ? 0 : rp3Beta,
@@ -182,7 +271,7 @@ function resolveHyperparameters(
   onProgress?.(
     `search chose λ=${chosen.lambda}, ${chosen.weighting} weighting, blend ${choice.blend} with RP3beta β=${choice.rp3Beta}, low-rank share ${choice.lowRankShare} at rank ${choice.lowRank}`,
   );
-  return { ...options, ...chosen, ...choice };
+  return { ...options, kind: 'dense', ...chosen, ...choice };
 }
 
 /** What the manifest and the evaluation call the fitted model: its parts with a positive share. */
@@ -206,47 +295,62 @@ export async function evaluateModelOnSplit(
   test: readonly UserRow[],
   options: ResolvedTrainingOptions,
   onProgress?: (message: string) => void,
-): Promise<{ metrics: OfflineMetrics; fit: FitOptions }> {
-  const fixed = resolveHyperparameters(train, matrix.itemIds.length, options, onProgress);
-  const model = trainAffinityMatrix(
-    train,
-    matrix.itemIds.length,
-    fixed,
-    progressReporter(onProgress, 'evaluation model'),
-  );
-  const itemIds = Array.from(model.catalog, (item) => matrix.itemIds[item]!);
+): Promise<{ metrics: OfflineMetrics; fit: ModelFit }> {
+  const itemCount = matrix.itemIds.length;
+  let fit: ModelFit;
+  let exported: ExportedModel;
+  if (chooseModelKind(itemCount, options) === 'sparse') {
+    const sparse = resolveSparseHyperparameters(train, itemCount, options, onProgress);
+    fit = sparse;
+    exported = exportSparse(
+      fitSparse(train, itemCount, sparse, onProgress, 'evaluation model'),
+      matrix,
+      sparse,
+    );
+  } else {
+    const fixed = resolveHyperparameters(train, itemCount, options, onProgress);
+    fit = fixed;
+    const model = trainAffinityMatrix(
+      train,
+      itemCount,
+      fixed,
+      progressReporter(onProgress, 'evaluation model'),
+    );
+    exported = exportDense(model, matrix, fixed);
+  }
   const files = assembleBundle(
-    model,
-    itemIds,
+    exported,
     { global: [], byContext: {} },
     matrix,
     null,
-    fixed,
+    options.maxHistory,
     'holdout',
     new Date(),
   );
   const served = await loadAffinityModelFromFiles(files.files);
   try {
+    onProgress?.(`scoring ${test.filter((row) => row.items.length > 0).length} held-out users through ONNX`);
     const lists = await recommendWithModel(served, matrix.itemIds, train, test, options.k);
-    return { metrics: rankingMetrics(lists, test, options.k), fit: fixed };
+    return { metrics: rankingMetrics(lists, test, options.k), fit };
   } finally {
     await served.close();
   }
 }
 
-function assembleBundle(
-  model: ItemMatrixModel,
-  itemIds: string[],
-  coldStart: ColdStartScores,
-  matrix: InteractionMatrix,
-  metrics: OfflineMetrics | null,
-  options: FitOptions,
-  version: string | undefined,
-  createdAt: Date,
-): AffinityBundle {
-  const n = itemIds.length;
+/** A trained model in its served form, with what the manifest says about it. */
+interface ExportedModel {
+  onnx: Uint8Array;
+  /** Item ids in model index order. */
+  itemIds: string[];
+  algorithm: string;
+  weighting: Weighting;
+  parameters: BundleManifest['parameters'];
+}
+
+function exportDense(model: ItemMatrixModel, matrix: InteractionMatrix, options: FitOptions): ExportedModel {
+  const itemIds = Array.from(model.catalog, (item) => matrix.itemIds[item]!);
   const algorithm = algorithmName(options);
-  const onnx = exportItemMatrixToOnnx(model.weights, n, options.weighting, {
+  const onnx = exportItemMatrixToOnnx(model.weights, itemIds.length, options.weighting, {
     algorithm,
     lambda: String(options.lambda),
     weighting: options.weighting,
@@ -255,6 +359,50 @@ function assembleBundle(
     lowRankShare: String(options.lowRankShare),
     lowRank: String(options.lowRank),
   });
+  return {
+    onnx,
+    itemIds,
+    algorithm,
+    weighting: options.weighting,
+    parameters: {
+      lambda: options.lambda,
+      maxItems: options.maxItems,
+      blend: options.blend,
+      rp3Beta: options.rp3Beta,
+      lowRankShare: options.lowRankShare,
+      lowRank: options.lowRank,
+    },
+  };
+}
+
+/** The sparse model covers the matrix's whole item index space, in the matrix's order. */
+function exportSparse(model: NeighbourModel, matrix: InteractionMatrix, fit: SparseFit): ExportedModel {
+  const onnx = exportNeighboursToOnnx(model, fit.weighting, {
+    algorithm: SPARSE_ALGORITHM,
+    weighting: fit.weighting,
+    rp3Beta: String(fit.rp3Beta),
+    neighbours: String(fit.neighbours),
+  });
+  return {
+    onnx,
+    itemIds: [...matrix.itemIds],
+    algorithm: SPARSE_ALGORITHM,
+    weighting: fit.weighting,
+    parameters: { neighbours: fit.neighbours, rp3Beta: fit.rp3Beta, maxItems: fit.maxItems },
+  };
+}
+
+function assembleBundle(
+  exported: ExportedModel,
+  coldStart: ColdStartScores,
+  matrix: InteractionMatrix,
+  metrics: OfflineMetrics | null,
+  maxHistory: number,
+  version: string | undefined,
+  createdAt: Date,
+): AffinityBundle {
+  const { onnx, itemIds } = exported;
+  const n = itemIds.length;
   const items = encodeJson(itemIds);
   const coldStartBytes = encodeJson(coldStart);
   const stamp = createdAt
@@ -267,18 +415,11 @@ function assembleBundle(
     formatVersion: BUNDLE_FORMAT_VERSION,
     version: versionSchema.parse(resolvedVersion),
     createdAt: createdAt.toISOString(),
-    algorithm,
-    weighting: options.weighting,
+    algorithm: exported.algorithm,
+    weighting: exported.weighting,
     itemCount: n,
-    maxHistory: options.maxHistory,
-    parameters: {
-      lambda: options.lambda,
-      maxItems: options.maxItems,
-      blend: options.blend,
-      rp3Beta: options.rp3Beta,
-      lowRankShare: options.lowRankShare,
-      lowRank: options.lowRank,
-    },
+    maxHistory,
+    parameters: exported.parameters,
     data: {
       interactions: matrix.interactions,
       users: matrix.userIds.length,
@@ -323,7 +464,13 @@ export async function trainAffinityModel(
     `${matrix.interactions} interactions, ${matrix.userIds.length} users, ${matrix.itemIds.length} items`,
   );
   let metrics: OfflineMetrics | null = null;
-  let fit: FitOptions;
+  let fit: ModelFit;
+  const itemCount = matrix.itemIds.length;
+  const kind = chooseModelKind(itemCount, resolved);
+  if (kind === 'sparse')
+    report?.(
+      `${itemCount} items${itemCount > resolved.maxItems ? ` exceed the dense cap of ${resolved.maxItems}` : ''}: training the sparse top-${resolved.neighbours} neighbour model over the whole catalog`,
+    );
   if (options.evaluate ?? true) {
     const split = splitPerUser(matrix, resolved.seed);
     const held = await evaluateModelOnSplit(matrix, split.train, split.test, resolved, report);
@@ -333,30 +480,31 @@ export async function trainAffinityModel(
     report?.(
       `held-out metrics: nDCG@${metrics.k} ${metrics.ndcgAtK}, P@${metrics.k} ${metrics.precisionAtK}`,
     );
+  } else if (kind === 'sparse') {
+    fit = resolveSparseHyperparameters(matrix.rows, itemCount, resolved, report);
   } else {
-    fit = resolveHyperparameters(matrix.rows, matrix.itemIds.length, resolved, report);
+    fit = resolveHyperparameters(matrix.rows, itemCount, resolved, report);
   }
-  const final = fit;
-  const model = trainAffinityMatrix(
-    matrix.rows,
-    matrix.itemIds.length,
-    final,
-    progressReporter(report, 'model'),
-  );
-  const itemIds = Array.from(model.catalog, (item) => matrix.itemIds[item]!);
+  const exported =
+    fit.kind === 'sparse'
+      ? exportSparse(fitSparse(matrix.rows, itemCount, fit, report), matrix, fit)
+      : exportDense(
+          trainAffinityMatrix(matrix.rows, itemCount, fit, progressReporter(report, 'model')),
+          matrix,
+          fit,
+        );
   const coldStart = computeColdStartScores(interactions, resolved.coldStartSize);
   const bundle = assembleBundle(
-    model,
-    itemIds,
+    exported,
     coldStart,
     matrix,
     metrics,
-    final,
+    resolved.maxHistory,
     options.version,
     (options.now ?? (() => new Date()))(),
   );
   report?.(
-    `bundle ${bundle.manifest.version}: ${itemIds.length} items, model ${(bundle.files['model.onnx'].byteLength / 1e6).toFixed(1)} MB`,
+    `bundle ${bundle.manifest.version}: ${exported.itemIds.length} items, model ${(bundle.files['model.onnx'].byteLength / 1e6).toFixed(1)} MB`,
   );
   return bundle;
 }

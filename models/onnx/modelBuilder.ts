@@ -40,7 +40,8 @@ export interface InitializerSpec {
   name: string;
   dims: number[];
   float32?: Float32Array | number[];
-  int64?: number[];
+  /** Whole numbers; an Int32Array is widened to int64 without a BigInt per value (large index tables). */
+  int64?: number[] | Int32Array;
 }
 
 export interface ModelSpec {
@@ -89,6 +90,21 @@ function attribute(name: string, value: AttributeValue): onnx.IAttributeProto {
   return { name, type: T.FLOATS, floats: value.floats };
 }
 
+/** Little-endian int64 bytes: each value's low word, then its sign extension as the high word. */
+function toInt64(values: number[] | Int32Array): Uint8Array {
+  if (!(values instanceof Int32Array)) {
+    const data = BigInt64Array.from(values.map((v) => BigInt(v)));
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  }
+  const words = new Int32Array(values.length * 2);
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    words[2 * i] = value;
+    words[2 * i + 1] = value < 0 ? -1 : 0;
+  }
+  return new Uint8Array(words.buffer);
+}
+
 function initializer(spec: InitializerSpec): onnx.ITensorProto {
   const size = spec.dims.reduce((a, b) => a * b, 1);
   if (spec.float32) {
@@ -110,12 +126,12 @@ function initializer(spec: InitializerSpec): onnx.ITensorProto {
       throw new Error(
         `initializer ${spec.name}: ${spec.int64.length} values for dims ${spec.dims.join('x')}`,
       );
-    const data = BigInt64Array.from(spec.int64.map((v) => BigInt(v)));
+    const data = toInt64(spec.int64);
     return {
       name: spec.name,
       dims: spec.dims,
       dataType: onnx.TensorProto.DataType.INT64,
-      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      rawData: data,
     };
   }
   throw new Error(`initializer ${spec.name} has no data`);

@@ -93,7 +93,11 @@ class OnnxAffinityModel implements AffinityModel {
     const encoded = histories.map((h) =>
       encodeHistory(h, (id) => this.indexOf(id), this.manifest.maxHistory),
     );
-    const results = encoded.map(() => new Float32Array(itemCount));
+    // Scored histories get views of their run's output below; only the others need a row of zeros
+    // (on a catalog of 100k+ items every needless row is 0.4 MB of garbage).
+    const results = encoded.map((history) =>
+      history.length > 0 ? new Float32Array(0) : new Float32Array(itemCount),
+    );
     const pending = encoded.map((_, i) => i).filter((i) => (encoded[i]?.length ?? 0) > 0);
     // The graph gathers one catalog-wide row per history item, so a run's memory is rows × width × items;
     // batches are cut to keep that near 16M floats.
@@ -139,7 +143,8 @@ class OnnxAffinityModel implements AffinityModel {
     }
     const data = tensor.data;
     batch.forEach((historyIndex, row) => {
-      results[historyIndex] = data.slice(row * itemCount, (row + 1) * itemCount);
+      // Disjoint views of the run's own output buffer: no copy, and no result shares entries with another.
+      results[historyIndex] = data.subarray(row * itemCount, (row + 1) * itemCount);
     });
   }
 
@@ -243,7 +248,16 @@ export function topItems(
     heap[i] = heap[j] ?? 0;
     heap[j] = t;
   };
+  // Once k are kept, most items of a large catalog cannot displace the worst of them (the root). The
+  // root and its score are cached so that the test for them, `!worse(root, index)`, is one read and a
+  // comparison, before any call or set lookup (the result is the same).
+  let root = -1;
+  let rootScore = 0;
   for (let index = 0; index < scores.length; index++) {
+    if (root >= 0) {
+      const score = scores[index]!;
+      if (!(rootScore < score || (rootScore === score && root > index))) continue;
+    }
     if (exclude.has(index)) continue;
     if (heap.length < k) {
       heap.push(index);
@@ -253,19 +267,22 @@ export function topItems(
         swap(c, p);
         c = p;
       }
-      continue;
+    } else {
+      heap[0] = index;
+      for (let i = 0; ;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && worse(heap[l] ?? 0, heap[m] ?? 0)) m = l;
+        if (r < heap.length && worse(heap[r] ?? 0, heap[m] ?? 0)) m = r;
+        if (m === i) break;
+        swap(i, m);
+        i = m;
+      }
     }
-    if (!worse(heap[0] ?? 0, index)) continue;
-    heap[0] = index;
-    for (let i = 0; ;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && worse(heap[l] ?? 0, heap[m] ?? 0)) m = l;
-      if (r < heap.length && worse(heap[r] ?? 0, heap[m] ?? 0)) m = r;
-      if (m === i) break;
-      swap(i, m);
-      i = m;
+    if (heap.length === k) {
+      root = heap[0]!;
+      rootScore = scores[root]!;
     }
   }
   return heap.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));

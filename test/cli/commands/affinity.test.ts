@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { command } from '../../../cli/commands/affinity';
@@ -142,6 +142,54 @@ describe('nextoffer affinity', () => {
     });
   });
 
+  it('train --model sparse writes the top-K neighbour model over every item; recommend serves it', async () => {
+    const sparse = join(directory, 'sparse-bundle');
+    expect(
+      await command.run([
+        'train',
+        '--input',
+        input,
+        '--out',
+        sparse,
+        '--model',
+        'sparse',
+        '--neighbours',
+        '8',
+        '--no-evaluate',
+      ]),
+    ).toBe(0);
+    const result = JSON.parse(stdout.join('')) as { data: { items: number; itemsNotModelled: number } };
+    expect(result.data.itemsNotModelled).toBe(0);
+    const manifest = JSON.parse(await readFile(join(sparse, 'manifest.json'), 'utf8')) as {
+      algorithm: string;
+      itemCount: number;
+      parameters: Record<string, unknown>;
+    };
+    expect(manifest).toMatchObject({ algorithm: 'rp3beta-topk', itemCount: result.data.items });
+    expect(manifest.parameters).toMatchObject({ neighbours: 8 });
+
+    const histories = join(directory, 'sparse-histories.jsonl');
+    await writeFile(histories, '{"userId":"alice","itemId":"i1"}\n{"userId":"alice","itemId":"i2"}\n');
+    stdout = [];
+    expect(await command.run(['recommend', '--model', sparse, '--histories', histories, '--k', '5'])).toBe(0);
+    const [answer] = lines().map((l) => JSON.parse(l) as { userId: string; items: string[] });
+    expect(answer!.items).toHaveLength(5);
+    expect(answer!.items).not.toContain('i1');
+    expect(answer!.items).not.toContain('i2');
+  });
+
+  it('evaluate takes the sparse model for a catalog beyond --max-items', async () => {
+    expect(await command.run(['evaluate', '--input', input, '--max-items', '20', '--neighbours', '10'])).toBe(
+      0,
+    );
+    const result = JSON.parse(stdout.join('')) as {
+      model: { algorithm: string; neighbours: number; ndcgAtK: number };
+      baselines: { popularity: { ndcgAtK: number } };
+    };
+    expect(result.model).toMatchObject({ algorithm: 'rp3beta-topk', neighbours: 10 });
+    expect(result.model.ndcgAtK).toBeGreaterThan(result.baselines.popularity.ndcgAtK);
+  });
+
   it('names the file, line and field of bad input, and writes nothing', async () => {
     const bad = join(directory, 'bad.csv');
     await writeFile(bad, 'userId,itemId,weight\nu1,i1,1\nu2,i2,lots\n');
@@ -166,6 +214,9 @@ describe('nextoffer affinity', () => {
     [['evaluate', '--input', 'x', '--low-rank-share', '2'], "--low-rank-share must be 'auto' or a number"],
     [['evaluate', '--input', 'x', '--low-rank', '2.5'], '--low-rank must be a positive integer'],
     [['evaluate', '--input', 'x', '--bogus'], "Unknown option '--bogus'"],
+    [['train', '--out', 'o', '--model', 'huge'], '--model must be one of auto, dense, sparse'],
+    [['train', '--out', 'o', '--neighbours', '0'], '--neighbours must be a positive integer'],
+    [['evaluate', '--input', 'x', '--neighbours', '1001'], '--neighbours must be at most 1000'],
     [['dance'], "unknown subcommand 'dance'"],
   ])('rejects %j as a usage error', async (args, message) => {
     await expect(command.run(args)).rejects.toThrow(UsageError);

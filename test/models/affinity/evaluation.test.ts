@@ -15,6 +15,7 @@ describe('evaluateAffinity', () => {
     expect(first.protocol.trainPairs + first.protocol.testPairs).toBeGreaterThan(0);
     const { model, baselines } = first;
     expect(model).toMatchObject({ lambda: 100, weighting: expect.any(String) as string });
+    if (!('lambda' in model)) throw new Error(`expected the dense model, got ${model.algorithm}`);
     expect(model.algorithm).toBe(algorithmName(model));
     expect(model.ndcgAtK).toBeGreaterThan(baselines.sar.ndcgAtK * 1.1);
     expect(model.ndcgAtK).toBeGreaterThan(baselines.popularity.ndcgAtK * 1.5);

@@ -76,6 +76,20 @@ describe('retrainFromArchive', () => {
     expect(again.outcome!.version).not.toBe(first.outcome!.version);
   });
 
+  it('publishes the sparse top-K model over every item when the archive exceeds AFFINITY_MAX_ITEMS', async () => {
+    const store = new BlobAffinityBundleStore(stack.blob.getContainerClient('models-sparse'));
+    const capped = parseAffinitySettings({ AFFINITY_MAX_ITEMS: '30', AFFINITY_TRAINING_DAYS: '7' });
+    const result = await retrainFromArchive(archive, store, capped, () => undefined, now);
+    expect(result.outcome).toMatchObject({ promoted: true, previous: null });
+    const manifest = JSON.parse(
+      (await store.readBundle(result.outcome!.version))['manifest.json']!.toString(),
+    ) as { algorithm: string; itemCount: number; data: { items: number; itemsNotModelled: number } };
+    expect(manifest.algorithm).toBe('rp3beta-topk');
+    expect(manifest.data.items).toBeGreaterThan(30);
+    expect(manifest.itemCount).toBe(manifest.data.items);
+    expect(manifest.data.itemsNotModelled).toBe(0);
+  });
+
   it('keeps the current model when the window holds too little data', async () => {
     const store = new BlobAffinityBundleStore(stack.blob.getContainerClient('models-empty'));
     const logs: string[] = [];

@@ -53,4 +53,21 @@ describe('buildModel', () => {
     const out = await session.run({ x: new Tensor('float32', Float32Array.from([0.2, 0.9]), [2, 1]) });
     expect(Array.from(out.y!.data as Float32Array)).toEqual([1, 3]);
   });
+
+  it('writes int64 initializers from an Int32Array exactly as from plain numbers, negatives included', async () => {
+    const values = [5, -3, 0, 2147483647, -2147483648];
+    const spec = (int64: number[] | Int32Array) =>
+      buildModel({
+        inputs: [{ name: 'x', type: 'int64', shape: [1] }],
+        outputs: [{ name: 'y', type: 'int64', shape: [values.length] }],
+        initializers: [{ name: 'table', dims: [values.length], int64 }],
+        nodes: [{ op: 'Add', inputs: ['table', 'x'], outputs: ['y'] }],
+      });
+    const fromTyped = spec(Int32Array.from(values));
+    expect(Buffer.from(fromTyped).equals(Buffer.from(spec(values)))).toBe(true);
+    const session = await InferenceSession.create(fromTyped);
+    const out = await session.run({ x: new Tensor('int64', BigInt64Array.from([0n]), [1]) });
+    expect(Array.from(out.y!.data as BigInt64Array, Number)).toEqual(values);
+    await session.release();
+  });
 });
