@@ -1,4 +1,4 @@
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trainAffinityMatrix } from '../../../models/affinity/affinityMatrix';
@@ -113,6 +113,7 @@ describe('trainAffinityModel', () => {
       served.forEach((score, index) => expect(score).toBeCloseTo(expected[index]!, 4));
     } finally {
       await model.close();
+      await rm(directory, { recursive: true, force: true });
     }
   });
 
