@@ -1,7 +1,7 @@
 import { getSettings } from '../shared/config/settings';
 import { registerHttp } from '../shared/hosting/registry';
 import { EventHubsPublisher } from '../shared/ingest/eventPublisher';
-import { createIngestHandler } from '../shared/ingest/ingestHttpHandler';
+import { createIngestHandler, ingestCorsPolicy } from '../shared/ingest/ingestHttpHandler';
 import { getEventHubProducer } from '../shared/runtime/clients';
 
 /** POST /api/events: clickstream from websites (fetch or navigator.sendBeacon) and servers → Event Hubs. */
@@ -14,11 +14,6 @@ registerHttp('ingest', {
   handler: createIngestHandler({
     publisher: new EventHubsPublisher(getEventHubProducer()),
     limits: settings.ingest,
-    cors: {
-      allowedOrigins: settings.ingest.allowedOrigins,
-      allowedMethods: ['POST', 'OPTIONS'],
-      allowedHeaders: ['content-type', 'x-functions-key'],
-      maxAgeSeconds: 600,
-    },
+    cors: ingestCorsPolicy(settings.ingest.allowedOrigins),
   }),
 });

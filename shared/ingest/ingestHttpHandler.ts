@@ -12,6 +12,16 @@ export interface IngestHandlerDependencies {
   now?: () => Date;
 }
 
+/** Who may call `POST /api/events` from a browser: the configured origins, with a 10-minute preflight cache. */
+export function ingestCorsPolicy(allowedOrigins: CorsPolicy['allowedOrigins']): CorsPolicy {
+  return {
+    allowedOrigins,
+    allowedMethods: ['POST', 'OPTIONS'],
+    allowedHeaders: ['content-type', 'x-functions-key'],
+    maxAgeSeconds: 600,
+  };
+}
+
 /** `POST /api/events`: maps HTTP to `ingestEvents` and back. See docs/api.md for the status codes. */
 export function createIngestHandler(
   deps: IngestHandlerDependencies,
