@@ -1,11 +1,11 @@
 import { HttpHandler, HttpRequest, HttpResponse, InvocationContext, LogLevel } from '@azure/functions';
 import { Agent, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FunctionsHost, loadFunctionModules, startFunctionsHost } from '../../local/host';
 import { listRegistrations, onShutdown, registerHttp } from '../../shared/hosting/registry';
+import { temporaryDirectory } from '../support/temporaryDirectory';
 
 interface Seen {
   method: string;
@@ -251,7 +251,7 @@ describe('local Functions host: stop and module loading', () => {
   });
 
   it('loadFunctionModules requires every .js module of a folder, in name order', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'functions-'));
+    const dir = temporaryDirectory('functions-');
     const marker = `loaded_${Date.now()}`;
     writeFileSync(join(dir, 'b.js'), `globalThis.${marker} = (globalThis.${marker} || []).concat('b');`);
     writeFileSync(join(dir, 'a.js'), `globalThis.${marker} = (globalThis.${marker} || []).concat('a');`);

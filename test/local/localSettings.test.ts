@@ -1,12 +1,13 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyMissing, readLocalSettings } from '../../local/localSettings';
+import { temporaryDirectory } from '../support/temporaryDirectory';
 
 const root = join(__dirname, '../..');
 
 function temp(name: string, content: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'settings-')), name);
+  const path = join(temporaryDirectory('settings-'), name);
   writeFileSync(path, content);
   return path;
 }

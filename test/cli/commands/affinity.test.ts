@@ -1,9 +1,9 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { command } from '../../../cli/commands/affinity';
 import { UsageError } from '../../../cli/command';
 import { generateSyntheticInteractions, toCsv } from '../../../models/affinity/synthetic';
+import { temporaryDirectory } from '../../support/temporaryDirectory';
 
 let directory: string;
 let input: string;
@@ -11,7 +11,7 @@ let stdout: string[];
 let stderr: string[];
 
 beforeAll(async () => {
-  directory = await mkdtemp(join(tmpdir(), 'affinity-cli-'));
+  directory = temporaryDirectory('affinity-cli-');
   input = join(directory, 'interactions.csv');
   await writeFile(
     input,

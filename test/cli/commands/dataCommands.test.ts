@@ -1,5 +1,4 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { command as coldstart } from '../../../cli/commands/coldstart';
 import { command as deadletter } from '../../../cli/commands/deadletter';
@@ -13,6 +12,7 @@ import {
   startTestStack,
   TestStack,
 } from '../../support/localStack';
+import { temporaryDirectory } from '../../support/temporaryDirectory';
 
 /** `offers load`, `coldstart load` and `deadletter list|replay` against the embedded services. */
 
@@ -21,7 +21,7 @@ jest.spyOn(console, 'warn').mockImplementation(() => undefined);
 let stack: TestStack;
 let out = '';
 let err = '';
-const dir = mkdtempSync(join(tmpdir(), 'nextoffer-cli-'));
+const dir = temporaryDirectory('nextoffer-cli-');
 
 beforeAll(async () => {
   stack = await startTestStack({ extra: { COSMOS_DATABASE: 'cli-test' } });

@@ -1,8 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { command, parseStartArgs } from '../../../cli/commands/start';
 import { UsageError } from '../../../cli/command';
+import { temporaryDirectory } from '../../support/temporaryDirectory';
 
 // @azure/functions warns on every registration outside the real host; that is expected here.
 jest.spyOn(console, 'warn').mockImplementation(() => undefined);
@@ -42,7 +40,7 @@ describe('nextoffer start', () => {
   it('brings up the stack and the functions, prints their URLs, and stops everything on SIGINT', async () => {
     // A developer's own local.settings.json must not leak into the test: run where there is none.
     const cwd = process.cwd();
-    process.chdir(mkdtempSync(join(tmpdir(), 'nextoffer-start-')));
+    process.chdir(temporaryDirectory('nextoffer-start-'));
     afterEachCleanups.push(() => process.chdir(cwd));
     // The stack must start every service itself: no connection settings from the developer's shell.
     for (const name of [

@@ -1,7 +1,7 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseInteractions, readInteractionsFile } from '../../../models/affinity/interactions';
+import { temporaryDirectory } from '../../support/temporaryDirectory';
 
 describe('parseInteractions', () => {
   it('reads CSV with a header in any order, aliases and optional columns', () => {
@@ -62,7 +62,7 @@ describe('parseInteractions', () => {
 
 describe('readInteractionsFile', () => {
   it('streams a file and refuses an empty one', async () => {
-    const directory = await mkdtemp(join(tmpdir(), 'affinity-input-'));
+    const directory = temporaryDirectory('affinity-input-');
     const good = join(directory, 'u.data');
     await writeFile(good, '1\t2\t5\t881250949\n1\t3\t4\t881250950\n');
     expect(await readInteractionsFile(good)).toHaveLength(2);

@@ -1,6 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { trainAffinityMatrix } from '../../../models/affinity/affinityMatrix';
 import { scoreWithItemMatrix, trainEase } from '../../../models/affinity/ease';
 import { BLEND_SHARES, LOW_RANK_SHARES, LOW_RANKS, RP3_BETAS } from '../../../models/affinity/blendSearch';
@@ -8,6 +6,7 @@ import { buildInteractionMatrix } from '../../../models/affinity/interactionMatr
 import { generateSyntheticInteractions } from '../../../models/affinity/synthetic';
 import { algorithmName, trainAffinityModel, writeBundle } from '../../../models/affinity/train';
 import { loadAffinityModelFromDirectory } from '../../../shared/affinity/affinityModel';
+import { temporaryDirectory } from '../../support/temporaryDirectory';
 
 const interactions = generateSyntheticInteractions({ users: 200, items: 120, interactions: 6000, seed: 11 });
 
@@ -53,7 +52,7 @@ describe('trainAffinityModel', () => {
       version: 'test-1',
       weighting: 'log1p',
     });
-    const directory = await mkdtemp(join(tmpdir(), 'affinity-bundle-'));
+    const directory = temporaryDirectory('affinity-bundle-');
     await writeBundle(directory, bundle);
     expect((await readdir(directory)).sort()).toEqual([
       'coldStart.json',
@@ -113,7 +112,6 @@ describe('trainAffinityModel', () => {
       served.forEach((score, index) => expect(score).toBeCloseTo(expected[index]!, 4));
     } finally {
       await model.close();
-      await rm(directory, { recursive: true, force: true });
     }
   });
 

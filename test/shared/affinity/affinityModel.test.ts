@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateSyntheticInteractions } from '../../../models/affinity/synthetic';
 import { AffinityBundle, trainAffinityModel, writeBundle } from '../../../models/affinity/train';
@@ -10,6 +9,7 @@ import {
   topItems,
 } from '../../../shared/affinity/affinityModel';
 import { BundleError } from '../../../shared/affinity/bundle';
+import { temporaryDirectory } from '../../support/temporaryDirectory';
 
 let bundle: AffinityBundle;
 let model: AffinityModel;
@@ -70,7 +70,7 @@ describe('AffinityModel', () => {
 
 describe('loading a bundle', () => {
   async function bundleDirectory(change?: (files: AffinityBundle['files']) => void): Promise<string> {
-    const directory = await mkdtemp(join(tmpdir(), 'affinity-load-'));
+    const directory = temporaryDirectory('affinity-load-');
     const files = { ...bundle.files };
     change?.(files);
     await writeBundle(directory, { manifest: bundle.manifest, files });
@@ -110,9 +110,9 @@ describe('loading a bundle', () => {
   it('refuses a missing file and a directory that is not a bundle', async () => {
     const { 'items.json': _items, ...withoutItems } = bundle.files;
     await expect(loadAffinityModelFromFiles(withoutItems)).rejects.toThrow('bundle v1 has no items.json');
-    await expect(
-      loadAffinityModelFromDirectory(await mkdtemp(join(tmpdir(), 'not-a-bundle-'))),
-    ).rejects.toBeInstanceOf(BundleError);
+    await expect(loadAffinityModelFromDirectory(temporaryDirectory('not-a-bundle-'))).rejects.toBeInstanceOf(
+      BundleError,
+    );
   });
 
   it('refuses items that disagree with the manifest even when digests are consistent', async () => {
