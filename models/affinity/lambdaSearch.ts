@@ -1,5 +1,5 @@
 import { CatalogRow, catalogRows, gramMatrix, selectCatalog, Weighting } from './ease';
-import { InteractionMatrix, UserRow } from './interactionMatrix';
+import { UserRow } from './interactionMatrix';
 import { invertSpd } from './onnxInverse';
 import { rankingMetrics, splitPerUser } from './protocol';
 import { topItems } from '../../shared/affinity/affinityModel';
@@ -49,15 +49,7 @@ export function innerValidationSplit(
   itemCount: number,
   options: { weighting: Weighting; seed: number; tuningItems?: number },
 ): InnerValidation {
-  const pseudoMatrix: InteractionMatrix = {
-    userIds: rows.map((_, i) => String(i)),
-    itemIds: [],
-    rows: [...rows],
-    interactions: 0,
-    from: undefined,
-    to: undefined,
-  };
-  const { train, test } = splitPerUser(pseudoMatrix, options.seed + 1, 0.8);
+  const { train, test } = splitPerUser({ rows }, options.seed + 1, 0.8);
   const catalog = selectCatalog(train, itemCount, options.tuningItems ?? 800);
   const validation = catalogRows(test, catalog, itemCount, options.weighting).map((row) => ({
     items: row.positions,

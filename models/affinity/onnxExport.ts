@@ -3,6 +3,22 @@ import { MODEL_INPUT_INDICES, MODEL_INPUT_WEIGHTS, MODEL_OUTPUT_SCORES } from '.
 import { Weighting } from './ease';
 import { NeighbourModel } from './sparseNeighbours';
 
+/** The inputs and output of every affinity model, dense or sparse: what the serving path feeds and reads. */
+function servingSignature(itemCount: number) {
+  return {
+    inputs: [
+      { name: MODEL_INPUT_INDICES, type: 'int64' as const, shape: ['batch', 'history'] },
+      { name: MODEL_INPUT_WEIGHTS, type: 'float32' as const, shape: ['batch', 'history'] },
+    ],
+    outputs: [{ name: MODEL_OUTPUT_SCORES, type: 'float32' as const, shape: ['batch', itemCount] }],
+  };
+}
+
+/** The constants `historyWeightingNodes` needs: log1p adds one before the Log. */
+function historyWeightingInitializers(weighting: Weighting) {
+  return weighting === 'log1p' ? [{ name: 'one', dims: [1], float32: [1] }] : [];
+}
+
 /**
  * The affinity scorer as an ONNX graph: gather the item matrix's rows of the history's items, take
  * their weighted sum (one batched MatMul), so the cost per user is history × catalog rather than
@@ -23,14 +39,10 @@ export function exportItemMatrixToOnnx(
   const weightingNodes = historyWeightingNodes(weighting);
   return buildModel({
     graphName: 'affinity_item_matrix',
-    inputs: [
-      { name: MODEL_INPUT_INDICES, type: 'int64', shape: ['batch', 'history'] },
-      { name: MODEL_INPUT_WEIGHTS, type: 'float32', shape: ['batch', 'history'] },
-    ],
-    outputs: [{ name: MODEL_OUTPUT_SCORES, type: 'float32', shape: ['batch', itemCount] }],
+    ...servingSignature(itemCount),
     initializers: [
       { name: 'item_weights_matrix', dims: [itemCount, itemCount], float32: weights },
-      ...(weighting === 'log1p' ? [{ name: 'one', dims: [1], float32: [1] }] : []),
+      ...historyWeightingInitializers(weighting),
       { name: 'axis_one', dims: [1], int64: [1] },
     ],
     nodes: [
@@ -87,15 +99,11 @@ export function exportNeighboursToOnnx(
     throw new Error(`neighbour tables must hold ${itemCount} × ${neighbours} entries`);
   return buildModel({
     graphName: 'affinity_item_neighbours',
-    inputs: [
-      { name: MODEL_INPUT_INDICES, type: 'int64', shape: ['batch', 'history'] },
-      { name: MODEL_INPUT_WEIGHTS, type: 'float32', shape: ['batch', 'history'] },
-    ],
-    outputs: [{ name: MODEL_OUTPUT_SCORES, type: 'float32', shape: ['batch', itemCount] }],
+    ...servingSignature(itemCount),
     initializers: [
       { name: 'neighbour_ids', dims: [itemCount, neighbours], int64: model.ids },
       { name: 'neighbour_weights', dims: [itemCount, neighbours], float32: model.weights },
-      ...(weighting === 'log1p' ? [{ name: 'one', dims: [1], float32: [1] }] : []),
+      ...historyWeightingInitializers(weighting),
       { name: 'axis_two', dims: [1], int64: [2] },
       { name: 'keep_batch_flatten_rest', dims: [2], int64: [0, -1] },
       { name: 'item_count', dims: [1], int64: [itemCount] },

@@ -1,6 +1,6 @@
 import { OfflineMetrics } from '../../shared/affinity/bundle';
 import { AffinityModel, HistoryEntry, topItems } from '../../shared/affinity/affinityModel';
-import { InteractionMatrix, rowFromMap, UserRow } from './interactionMatrix';
+import { rowFromMap, UserRow } from './interactionMatrix';
 import { seededRandom } from '../../shared/random/seededRandom';
 
 /**
@@ -17,7 +17,12 @@ export interface UserSplit {
   test: UserRow[];
 }
 
-export function splitPerUser(matrix: InteractionMatrix, seed: number, ratio = TRAIN_RATIO): UserSplit {
+/** Only the rows are split, so a search can split its training rows again (`{ rows }`) for validation. */
+export function splitPerUser(
+  matrix: { readonly rows: readonly UserRow[] },
+  seed: number,
+  ratio = TRAIN_RATIO,
+): UserSplit {
   const random = seededRandom(seed);
   const train: UserRow[] = [];
   const test: UserRow[] = [];

@@ -388,18 +388,7 @@ export function searchSparseNeighbours(
 ): SparseChoice {
   if (options.weightings.length === 0 || options.betas.length === 0)
     throw new Error('the sparse search needs at least one weighting and one β');
-  const { train, test } = splitPerUser(
-    {
-      userIds: rows.map((_, i) => String(i)),
-      itemIds: [],
-      rows: [...rows],
-      interactions: 0,
-      from: undefined,
-      to: undefined,
-    },
-    options.seed + 1,
-    0.8,
-  );
+  const { train, test } = splitPerUser({ rows }, options.seed + 1, 0.8);
   // Every candidate is scored on the same users; rows outside the sample count as having no test items.
   const withTest = test.flatMap((row, user) => (row.items.length > 0 ? [user] : []));
   const limit = options.validationUsers ?? 5000;

@@ -1,3 +1,5 @@
+import { sleep } from '../resilience/retry';
+
 /**
  * A token bucket: `ratePerSecond` tokens accrue continuously up to `capacity`; taking waits until enough
  * have accrued. Time is injected so tests can drive it with a virtual clock.
@@ -10,22 +12,7 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => performance.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(signal.reason as Error);
-        return;
-      }
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal?.reason as Error);
-      };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
+  sleep,
 };
 
 const MIN_SLEEP_MS = 5;

@@ -2,20 +2,27 @@ import {
   generateGenreInteractions,
   generateLargeCatalogInteractions,
 } from '../../../models/affinity/synthetic';
+import { Interaction } from '../../../models/affinity/interactions';
+
+/** Each user's items, checking on the way that no user has an item twice and every rating is 1 to 5. */
+function distinctRatedItemsPerUser(interactions: readonly Interaction[]): Map<string, Set<string>> {
+  const perUser = new Map<string, Set<string>>();
+  for (const { userId, itemId, weight } of interactions) {
+    const items = perUser.get(userId) ?? new Set<string>();
+    expect(items.has(itemId)).toBe(false);
+    items.add(itemId);
+    perUser.set(userId, items);
+    expect([1, 2, 3, 4, 5]).toContain(weight);
+  }
+  return perUser;
+}
 
 describe('generateGenreInteractions', () => {
   const options = { users: 120, items: 200, interactions: 5000, seed: 4 };
   const interactions = generateGenreInteractions(options);
 
   it('gives every user at least the floor of distinct items, rated 1 to 5, about the target in total', () => {
-    const perUser = new Map<string, Set<string>>();
-    for (const { userId, itemId, weight } of interactions) {
-      const items = perUser.get(userId) ?? new Set<string>();
-      expect(items.has(itemId)).toBe(false);
-      items.add(itemId);
-      perUser.set(userId, items);
-      expect([1, 2, 3, 4, 5]).toContain(weight);
-    }
+    const perUser = distinctRatedItemsPerUser(interactions);
     expect(perUser.size).toBe(120);
     for (const items of perUser.values()) expect(items.size).toBeGreaterThanOrEqual(20);
     expect(interactions.length).toBeGreaterThan(4500);
@@ -43,14 +50,7 @@ describe('generateLargeCatalogInteractions', () => {
   const interactions = generateLargeCatalogInteractions(options);
 
   it('gives every user distinct items, at least the floor, about the target in total, reproducibly', () => {
-    const perUser = new Map<string, Set<string>>();
-    for (const { userId, itemId, weight } of interactions) {
-      const items = perUser.get(userId) ?? new Set<string>();
-      expect(items.has(itemId)).toBe(false);
-      items.add(itemId);
-      perUser.set(userId, items);
-      expect([1, 2, 3, 4, 5]).toContain(weight);
-    }
+    const perUser = distinctRatedItemsPerUser(interactions);
     expect(perUser.size).toBe(300);
     for (const items of perUser.values()) expect(items.size).toBeGreaterThanOrEqual(10);
     expect(interactions.length).toBeGreaterThan(11_000);
