@@ -245,6 +245,9 @@ export function createHttpTriggerServer(options: HttpTriggerServerOptions): Serv
       url,
       headers: Object.fromEntries(headers),
       params,
+      // Without a query string there is nothing for the library to parse out of the URL (a WHATWG URL
+      // per request); with one it parses the URL itself, repeated keys included.
+      ...(queryAt === -1 ? { query: {} } : {}),
       nativeRequest: new BufferedRequest(url, method, headers, body.length > 0 ? body : undefined),
     } as HttpRequestInit);
     const context = invocations.context(route.name, { type: 'httpTrigger', name: 'request' });

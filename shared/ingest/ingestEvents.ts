@@ -27,11 +27,6 @@ export async function ingestEvents(
   now: Date,
 ): Promise<IngestReport> {
   const parsed = parseEvents(bodyText, limits, now);
-  const results: IngestReport['results'] = parsed.rejected.map((r) => ({
-    index: r.index,
-    status: 'rejected' as const,
-    errors: r.errors,
-  }));
   let acknowledged: boolean[] = [];
   if (parsed.events.length > 0) {
     try {
@@ -46,16 +41,27 @@ export async function ingestEvents(
       );
     }
   }
+  // Both lists are in request order: merging them keeps the report in request order without a sort.
+  const results: IngestReport['results'] = [];
+  let accepted = 0;
+  let nextRejected = 0;
+  const takeRejectedBefore = (index: number) => {
+    for (let r = parsed.rejected[nextRejected]; r !== undefined && r.index < index;) {
+      results.push({ index: r.index, status: 'rejected', errors: r.errors });
+      r = parsed.rejected[++nextRejected];
+    }
+  };
   parsed.events.forEach(({ index, event }, position) => {
-    results.push(
-      acknowledged[position] === true
-        ? { index, status: 'accepted', eventId: event.eventId }
-        : { index, status: 'unavailable', eventId: event.eventId },
-    );
+    takeRejectedBefore(index);
+    if (acknowledged[position] === true) {
+      accepted += 1;
+      results.push({ index, status: 'accepted', eventId: event.eventId });
+    } else {
+      results.push({ index, status: 'unavailable', eventId: event.eventId });
+    }
   });
-  results.sort((a, b) => a.index - b.index);
-  const accepted = results.filter((r) => r.status === 'accepted').length;
-  const unavailable = results.some((r) => r.status === 'unavailable');
+  takeRejectedBefore(Infinity);
+  const unavailable = accepted < parsed.events.length;
   return {
     status: unavailable ? 503 : accepted === 0 ? 400 : 202,
     accepted,

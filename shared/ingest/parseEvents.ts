@@ -59,22 +59,25 @@ export function checkDeclaredLength(contentLength: string | null, limits: Ingest
 export function assignEventId(event: ClientEvent): string {
   if (event.eventId !== undefined) return event.eventId;
   if (event.timestamp === undefined) return randomUUID();
-  const entries: Array<[string, unknown]> = [];
+  // The JSON of the [key, value] pairs present, written directly rather than through an array of pairs:
+  // the same text (so the same ids) at a fraction of the cost, on the path of every event.
+  let pairs = '';
   for (const key of canonicalKeyOrder) {
-    if (key in event) entries.push([key, event[key as keyof ClientEvent]]);
+    if (!(key in event)) continue;
+    const value: unknown = event[key as keyof ClientEvent];
+    pairs += `${pairs === '' ? '' : ','}["${key}",${value === undefined ? 'null' : JSON.stringify(value)}]`;
   }
-  return `h-${hash('sha256', JSON.stringify(entries), 'hex').slice(0, 32)}`;
+  return `h-${hash('sha256', `[${pairs}]`, 'hex').slice(0, 32)}`;
 }
 
 /**
  * Every field a parsed event can hold, in `localeCompare` order (the order ids have always been computed
- * in), sorted once rather than per event.
+ * in), sorted once rather than per event. They are plain identifiers, so their JSON is `"key"`.
  */
 const canonicalKeyOrder: readonly string[] = [...clientEventKeys].sort((a, b) => a.localeCompare(b));
 
-function checkTimestamp(event: ClientEvent, now: number): FieldError | undefined {
-  if (event.timestamp === undefined) return undefined;
-  const at = Date.parse(event.timestamp);
+function checkTimestamp(at: number | undefined, now: number): FieldError | undefined {
+  if (at === undefined) return undefined;
   if (at > now + MAX_FUTURE_SKEW_MS) {
     return {
       field: 'timestamp',
@@ -113,8 +116,9 @@ export function parseEvents(bodyText: string, limits: IngestLimits, now: Date): 
     );
   }
   const receivedAt = now.toISOString();
+  const nowMs = now.getTime();
   const result: ParsedIngestBody = { events: [], rejected: [] };
-  items.forEach((item, index) => {
+  for (const [index, item] of items.entries()) {
     const prefix = isArray ? `[${index}]` : '';
     const parsed = clientEventSchema.safeParse(item);
     if (!parsed.success) {
@@ -125,24 +129,25 @@ export function parseEvents(bodyText: string, limits: IngestLimits, now: Date): 
           message: issue.message,
         })),
       });
-      return;
+      continue;
     }
-    const skew = checkTimestamp(parsed.data, now.getTime());
+    const clientEvent = parsed.data;
+    const at = clientEvent.timestamp === undefined ? undefined : Date.parse(clientEvent.timestamp);
+    const skew = checkTimestamp(at, nowMs);
     if (skew) {
       result.rejected.push({
         index,
         errors: [{ field: `${prefix}${prefix ? '.' : ''}${skew.field}`, message: skew.message }],
       });
-      return;
+      continue;
     }
-    const event: ClickstreamEvent = {
-      ...parsed.data,
-      eventId: assignEventId(parsed.data),
+    // zod built this object for us alone: stamping it in place saves a copy of every event.
+    const event: ClickstreamEvent = Object.assign(clientEvent, {
+      eventId: assignEventId(clientEvent),
       receivedAt,
-      timestamp:
-        parsed.data.timestamp !== undefined ? new Date(parsed.data.timestamp).toISOString() : receivedAt,
-    };
+      timestamp: at === undefined ? receivedAt : new Date(at).toISOString(),
+    });
     result.events.push({ index, event });
-  });
+  }
   return result;
 }

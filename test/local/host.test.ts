@@ -142,6 +142,7 @@ describe('local Functions host: HTTP triggers', () => {
 
     const withoutOptional = await fetch(`${host.url}/api/ITEMS/7`);
     expect(await withoutOptional.json()).toEqual({ id: '7', variant: null });
+    expect(seen[1]).toMatchObject({ query: {}, url: `${host.url}/api/ITEMS/7` });
   });
 
   it('prefers a literal route over a parameter route, and a function without route uses its name', async () => {

@@ -79,6 +79,25 @@ describe('EventHubsPublisher', () => {
     }
   });
 
+  it('lets the requests of the next turns of the event loop join a batch (collectTurns)', async () => {
+    const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    // One user, so one partition: a request now and one a turn later, as two polls of the sockets.
+    const sendsFor = async (collectTurns: number) => {
+      const sender = countingSender(producer);
+      const publisher = new EventHubsPublisher(sender, { collectTurns });
+      await publisher.publish([event(`turns-${collectTurns}`, 0)]); // learns the partitions first
+      sender.sends = 0;
+      const first = publisher.publish([event(`turns-${collectTurns}`, 1)]);
+      await nextTurn();
+      const second = publisher.publish([event(`turns-${collectTurns}`, 2)]);
+      expect([...(await first), ...(await second)]).toEqual([true, true]);
+      return sender.sends;
+    };
+    expect(await sendsFor(1)).toBe(2);
+    expect(await sendsFor(2)).toBe(1);
+    expect(() => new EventHubsPublisher(producer, { collectTurns: 0 })).toThrow(/collectTurns/);
+  });
+
   it('splits what does not fit in one batch over several sends, acknowledging every event once', async () => {
     const sender = countingSender(producer);
     const publisher = new EventHubsPublisher(sender);
