@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { ChildProcessByStdio, spawn } from 'node:child_process';
+import { Readable } from 'node:stream';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from './stats';
@@ -18,15 +19,18 @@ export interface ChildStack {
 export async function startChildStack(partitions: number): Promise<ChildStack> {
   const root = packageRoot();
   // No connection settings are passed on, so the child starts every service itself.
+  // With an 'ipc' entry the typings no longer infer the pipes; stdout and stderr are pipes.
   const child = spawn(
     process.execPath,
     [join(root, 'bin', 'nextoffer.js'), 'stack', '--partitions', String(partitions)],
     {
       cwd: root,
       env: { PATH: process.env.PATH, EVENTHUB_NAME: 'clickstream' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // The IPC channel is the child's lifeline: if this process dies without stop(), the channel
+      // closes and the stack stops itself (redis-server included).
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     },
-  );
+  ) as ChildProcessByStdio<null, Readable, Readable>;
   let stdout = '';
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -19,7 +19,8 @@ Azure Functions Core Tools can run the functions against it:
 Connection settings already in the environment are used instead of starting that service (and are
 copied into the printed settings).
 local.settings.json is deliberately not read (the shell empties it before this command runs).
-Ctrl-C stops every service it started.
+Ctrl-C stops every service it started; so does the end of its parent, when a Node process started it
+with an IPC channel.
 
   --partitions N   partitions of the embedded Event Hub (default 4)`;
 
@@ -35,6 +36,28 @@ export function localSettingsBody(
     AzureWebJobsFeatureFlags: 'EnableWorkerIndexing',
   };
   return JSON.stringify({ IsEncrypted: false, Values: values }, null, 2) + '\n';
+}
+
+/** What `untilStopRequested` listens to: the process, in production. */
+export type StopSource = Pick<NodeJS.Process, 'on' | 'off' | 'connected'>;
+
+/**
+ * Resolves on Ctrl-C or SIGTERM, or, when a parent Node process started the stack with an IPC channel
+ * (a benchmark, a test), when that channel closes: a parent that dies without stopping the stack then
+ * leaves no services behind. Every listener is removed once it resolves.
+ */
+export function untilStopRequested(source: StopSource): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = () => {
+      source.off('SIGINT', stop);
+      source.off('SIGTERM', stop);
+      source.off('disconnect', stop);
+      resolve();
+    };
+    source.on('SIGINT', stop);
+    source.on('SIGTERM', stop);
+    if (source.connected) source.on('disconnect', stop);
+  });
 }
 
 async function run(args: string[]): Promise<number> {
@@ -69,16 +92,7 @@ async function run(args: string[]): Promise<number> {
     );
     process.stdout.write(localSettingsBody(example, { ...given, ...stack.settings }));
     progress('stack running; Ctrl-C stops it');
-    await new Promise<void>((resolve) => {
-      // Either signal stops the stack; the other's listener must not stay on `process` after that.
-      const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await untilStopRequested(process);
     progress('stopping');
   } finally {
     await stack.stop();

@@ -1,4 +1,5 @@
-import { command, localSettingsBody } from '../../../cli/commands/stack';
+import { EventEmitter } from 'node:events';
+import { command, localSettingsBody, StopSource, untilStopRequested } from '../../../cli/commands/stack';
 import { cosmosClientFor } from '../../support/localStack';
 
 describe('nextoffer stack', () => {
@@ -16,6 +17,27 @@ describe('nextoffer stack', () => {
         AzureWebJobsFeatureFlags: 'EnableWorkerIndexing',
       },
     });
+  });
+
+  it('stops when the IPC channel of the parent that started it closes, and only then', async () => {
+    const withChannel = Object.assign(new EventEmitter(), { connected: true }) as unknown as StopSource &
+      EventEmitter;
+    let stopped = false;
+    const stop = untilStopRequested(withChannel).then(() => (stopped = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stopped).toBe(false);
+    withChannel.emit('disconnect');
+    await stop;
+    expect(['SIGINT', 'SIGTERM', 'disconnect'].map((e) => withChannel.listenerCount(e))).toEqual([0, 0, 0]);
+
+    // Started from a terminal there is no channel: only a signal stops it.
+    const terminal = Object.assign(new EventEmitter(), { connected: false }) as unknown as StopSource &
+      EventEmitter;
+    const stopByTerminal = untilStopRequested(terminal);
+    expect(terminal.listenerCount('disconnect')).toBe(0);
+    terminal.emit('SIGTERM');
+    await stopByTerminal;
+    expect(terminal.listenerCount('SIGINT')).toBe(0);
   });
 
   it('starts and provisions the stack, prints its settings, and stops on SIGINT', async () => {
