@@ -26,6 +26,7 @@ const CONCURRENCY = 32;
 const WARMUP_MS = 3_000;
 const DURATION_MS = 5_000;
 const BATCH_SIZE = 100;
+const SINGLE_ROUNDS = 3;
 const DISTINCT_BODIES = 64;
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
@@ -165,6 +166,10 @@ interface Scenario {
   stackCpuUs: number;
 }
 
+function requestsPerSecond(s: Scenario): number {
+  return s.result.requests / (s.result.elapsedMs / 1000);
+}
+
 /** CPU time of the stack when it runs in a child process. */
 let stackCpuMicros: () => number | undefined = () => undefined;
 
@@ -253,9 +258,23 @@ async function main(): Promise<void> {
     bare = barePair.server;
     const ingestUrl = `${host.url}/api/events`;
 
-    // Alternate bare and ingest so drift on a shared machine hits both alike.
-    const bareSingle = await measure('bare single', barePair.url, 1);
-    const ingestSingle = await measure('ingest single', ingestUrl, 1);
+    // Alternate bare and ingest so drift on a shared machine hits both alike. This VM's speed drifts by
+    // up to a third within a minute (the bare ceiling alone: 7,200-11,500 requests/s), so the goal's ratio
+    // is taken between neighbours in each of SINGLE_ROUNDS rounds, and the median round is reported.
+    const singleRounds: Array<{ bare: Scenario; ingest: Scenario; ratio: number }> = [];
+    for (let round = 1; round <= SINGLE_ROUNDS; round++) {
+      const bareRound = await measure(`bare single, round ${round}`, barePair.url, 1);
+      const ingestRound = await measure(`ingest single, round ${round}`, ingestUrl, 1);
+      singleRounds.push({
+        bare: bareRound,
+        ingest: ingestRound,
+        ratio: ratio(requestsPerSecond(ingestRound), requestsPerSecond(bareRound)),
+      });
+    }
+    const medianRound = [...singleRounds].sort((a, b) => a.ratio - b.ratio)[
+      Math.floor(SINGLE_ROUNDS / 2)
+    ] as (typeof singleRounds)[number];
+    const { bare: bareSingle, ingest: ingestSingle } = medianRound;
     const hostOnly = await measure('host only (diagnostic)', `${diagnostics.url}/api/host-only`, 1);
     const noHub = await measure('ingest single, no hub (diagnostic)', `${diagnostics.url}/api/no-hub`, 1);
     const bareBatch = await measure('bare batch100', barePair.url, BATCH_SIZE);
@@ -267,7 +286,7 @@ async function main(): Promise<void> {
     for (const size of [1, 4, 16, 64]) sendCosts.push(await measureSendCost(size));
 
     const figures = (s: Scenario) => {
-      const rps = s.result.requests / (s.result.elapsedMs / 1000);
+      const rps = requestsPerSecond(s);
       const latency = summarize(s.result.latenciesMs);
       return {
         rps,
@@ -324,13 +343,16 @@ async function main(): Promise<void> {
         sendCosts.map((c) => [c.eventsPerSend, c.cpuUsPerSend, c.cpuUsPerEvent]),
       )}\n`,
     );
-    const ratioSingle = ratio(is.rps, bs.rps);
+    const ratioSingle = medianRound.ratio;
     process.stdout.write(
-      `ingest.single.ratio_vs_bare = ${ratioSingle.toFixed(2)} (goal ≥ 0.5: ${ratioSingle >= 0.5 ? 'met' : 'NOT met'})\n`,
+      `ingest.single.ratio_vs_bare = ${ratioSingle.toFixed(2)}, the median of ${SINGLE_ROUNDS} rounds ` +
+        `(${singleRounds.map((r) => r.ratio.toFixed(2)).join(', ')}; single rows above: the median round) ` +
+        `(goal ≥ 0.5: ${ratioSingle >= 0.5 ? 'met' : 'NOT met'})\n`,
     );
 
     const results = {
       'ingest.single.ratio_vs_bare': round(ratioSingle, 3),
+      'ingest.single.round_ratios': singleRounds.map((r) => round(r.ratio, 3)),
       // CPU per request of the server process alone (bare: the floor), robust to other load on the machine.
       'ingest.single.cpu_us_per_request': round(is.cpu, 0),
       'ingest.single.emulator_cpu_us_per_request': round(is.stackCpu, 0),
