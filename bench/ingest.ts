@@ -209,8 +209,9 @@ async function measure(
 const usage = `usage: node dist/bench/ingest.js [--stack-in-child]
 
   --stack-in-child   run the local stack (Event Hubs emulator, Azurite, Cosmos DB server) in a child
-                     process instead of this one (as npm start does), so the emulator's CPU is not
-                     charged to the function; writes bench/results/ingest-stack-in-child.json`;
+                     process (nextoffer stack) instead of in this process as npm start runs it, so the
+                     emulator's CPU is not charged to the function; writes
+                     bench/results/ingest-stack-in-child.json`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
