@@ -27,6 +27,7 @@ const WARMUP_MS = 3_000;
 const DURATION_MS = 5_000;
 const BATCH_SIZE = 100;
 const SINGLE_ROUNDS = 3;
+const WIDE_CONCURRENCY = 128;
 const DISTINCT_BODIES = 64;
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
@@ -178,14 +179,15 @@ async function measure(
   url: string,
   eventsPerRequest: number,
   usersPerRequest = 1,
+  concurrency = CONCURRENCY,
 ): Promise<Scenario> {
-  progress(`  ${name}: ${WARMUP_MS} ms warm-up, ${DURATION_MS} ms measured, concurrency ${CONCURRENCY}`);
+  progress(`  ${name}: ${WARMUP_MS} ms warm-up, ${DURATION_MS} ms measured, concurrency ${concurrency}`);
   const cpuBefore = mainThreadCpuMicros();
   const stackBefore = stackCpuMicros() ?? 0;
   const result = await runLoad({
     url,
     bodies: bodies(eventsPerRequest, usersPerRequest),
-    concurrency: CONCURRENCY,
+    concurrency,
     warmupMs: WARMUP_MS,
     durationMs: DURATION_MS,
   });
@@ -276,6 +278,10 @@ async function main(): Promise<void> {
       Math.floor(SINGLE_ROUNDS / 2)
     ] as (typeof singleRounds)[number];
     const { bare: bareSingle, ingest: ingestSingle } = medianRound;
+    // How batching scales with load: with more requests in flight each send carries more events, so the
+    // hub's cost per send is shared more widely. A diagnostic, not the goal's setting.
+    const bareWide = await measure('bare single, wide (diagnostic)', barePair.url, 1, 1, WIDE_CONCURRENCY);
+    const ingestWide = await measure('ingest single, wide (diagnostic)', ingestUrl, 1, 1, WIDE_CONCURRENCY);
     const hostOnly = await measure('host only (diagnostic)', `${diagnostics.url}/api/host-only`, 1);
     const noHub = await measure('ingest single, no hub (diagnostic)', `${diagnostics.url}/api/no-hub`, 1);
     const bareBatch = await measure('bare batch100', barePair.url, BATCH_SIZE);
@@ -302,6 +308,8 @@ async function main(): Promise<void> {
     const bb = figures(bareBatch);
     const ib = figures(ingestBatch);
     const im = figures(ingestMixed);
+    const bw = figures(bareWide);
+    const iw = figures(ingestWide);
     const ho = figures(hostOnly);
     const nh = figures(noHub);
 
@@ -311,6 +319,8 @@ async function main(): Promise<void> {
       ['bare batch100 (floor)', bb, bb],
       ['ingest batch100, 1 user', ib, bb],
       ['ingest batch100, 100 users', im, bb],
+      [`diagnostic: bare single, ${WIDE_CONCURRENCY} in flight`, bw, bw],
+      [`diagnostic: ingest single, ${WIDE_CONCURRENCY} in flight`, iw, bw],
       ['diagnostic: host only, 202 at once', ho, bs],
       ['diagnostic: ingest single, no hub', nh, bs],
     ] as const;
@@ -371,6 +381,8 @@ async function main(): Promise<void> {
       'ingest.batch100_mixed_users.events_per_s': round(im.eventsPerS, 0),
       'ingest.batch100_mixed_users.p99_ms': round(im.latency.p99),
       // Diagnostics (see diagnosticRegistrations): where the single-event request's time goes.
+      [`diagnostic.single_c${WIDE_CONCURRENCY}.ratio_vs_bare`]: round(ratio(iw.rps, bw.rps), 3),
+      [`diagnostic.single_c${WIDE_CONCURRENCY}.p99_ms`]: round(iw.latency.p99),
       'diagnostic.host_only.ratio_vs_bare': round(ratio(ho.rps, bs.rps), 3),
       'diagnostic.host_only.cpu_us_per_request': round(ho.cpu, 0),
       'diagnostic.ingest_no_hub.ratio_vs_bare': round(ratio(nh.rps, bs.rps), 3),
