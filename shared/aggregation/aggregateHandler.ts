@@ -1,8 +1,8 @@
 import { InvocationContext } from '@azure/functions';
-import { EventArchive } from '../archive/eventArchive';
+import { EventArchive, PendingEvents } from '../archive/eventArchive';
 import { DocumentStore } from '../cosmos/documentStore';
 import { aggregateBatch, AggregationResult } from './aggregateBatch';
-import { parseTriggerBatch, TriggerBatch } from './triggerBatch';
+import { parseTriggerBatch, SequencedEvent, TriggerBatch } from './triggerBatch';
 
 export interface AggregateHandlerDependencies {
   store: DocumentStore;
@@ -42,9 +42,23 @@ export function setAsideUnknownOffers(
 }
 
 /**
- * The Event Hubs trigger handler. The host checkpoints a batch even when the handler throws, so before
- * throwing we put the batch's events in the dead letter with the reason: they can be replayed later, and
- * the watermarks make a replay count each event once.
+ * A partition's held events (from batches that failed before) followed by the new batch, in sequence
+ * order, without the held events the new batch carries again (a redelivery).
+ */
+export function withPendingFirst(batch: TriggerBatch, pending: readonly SequencedEvent[]): TriggerBatch {
+  if (pending.length === 0) return batch;
+  const inBatch = new Set(batch.events.map((e) => e.sequenceNumber));
+  const earlier = pending.filter((e) => !inBatch.has(e.sequenceNumber));
+  const events = [...earlier, ...batch.events].sort((a, b) => a.sequenceNumber - b.sequenceNumber);
+  return { ...batch, events };
+}
+
+/**
+ * The Event Hubs trigger handler. The host checkpoints a batch even when the handler throws, so a batch
+ * whose aggregates cannot be written is held in Blob, with the reason, before the handler throws; the next
+ * invocation of the same partition applies the held events first, then its own. That keeps the rule the
+ * watermarks rest on: a partition's events are applied in sequence order, so no later batch moves a
+ * document's watermark past events that were never counted (docs/aggregation.md).
  */
 export function createAggregateHandler(deps: AggregateHandlerDependencies) {
   return async (messages: unknown, context: InvocationContext): Promise<AggregationResult> => {
@@ -54,8 +68,16 @@ export function createAggregateHandler(deps: AggregateHandlerDependencies) {
     if (batch.unprocessable.length > parsed.unprocessable.length) {
       batch = setAsideUnknownOffers(parsed, await deps.knownOffers?.(true).catch(() => undefined));
     }
+    let pending: PendingEvents = { events: [], names: [] };
     try {
-      const result = await aggregateBatch(batch, deps.store, deps.archive);
+      pending = await deps.archive.pendingEvents(batch.eventHubName, batch.partitionId);
+      if (pending.events.length > 0) {
+        context.log(
+          `aggregate: partition ${batch.partitionId}: applying ${pending.events.length} held events of earlier failed batches first`,
+        );
+      }
+      const result = await aggregateBatch(withPendingFirst(batch, pending.events), deps.store, deps.archive);
+      await deps.archive.release(pending.names);
       context.log(
         `aggregate: partition ${batch.partitionId}: ${result.events} events, ${result.documentsWritten} documents written, ` +
           `${result.documentsUnchanged} already up to date, ${result.deadLettered} dead-lettered`,
@@ -64,18 +86,9 @@ export function createAggregateHandler(deps: AggregateHandlerDependencies) {
     } catch (error) {
       const reason = `aggregation failed: ${error instanceof Error ? error.message : String(error)}`;
       context.error(
-        `aggregate: partition ${batch.partitionId}: ${reason}; dead-lettering ${batch.events.length} events for replay`,
+        `aggregate: partition ${batch.partitionId}: ${reason}; holding ${batch.events.length} events for the next invocation of the partition`,
       );
-      await deps.archive.deadLetter(
-        batch.eventHubName,
-        batch.events.map((e) => ({
-          partitionId: e.partitionId,
-          sequenceNumber: e.sequenceNumber,
-          enqueuedTime: e.enqueuedTime,
-          reason,
-          body: e.event,
-        })),
-      );
+      await deps.archive.holdForRetry(batch.eventHubName, batch.events, reason);
       throw error;
     }
   };

@@ -1,18 +1,14 @@
 import { ContainerClient } from '@azure/storage-blob';
-import { EventArchive } from '../archive/eventArchive';
+import { DeadLetterRecord, EventArchive } from '../archive/eventArchive';
 import { DocumentStore } from '../cosmos/documentStore';
 import { clickstreamEventSchema } from '../events/clickstreamEvent';
 import { aggregateBatch } from './aggregateBatch';
-import { SequencedEvent, UnprocessableEvent } from './triggerBatch';
+import { SequencedEvent } from './triggerBatch';
 
 export interface ReplayResult {
   replayed: number;
   stillInvalid: number;
   failed: number;
-}
-
-interface DeadLetterRecord extends UnprocessableEvent {
-  eventHubName: string;
 }
 
 /**

@@ -2,6 +2,7 @@ import { ContainerClient } from '@azure/storage-blob';
 import { gzipSync } from 'node:zlib';
 import { defaultRetry, isTransientStatus, withRetry } from '../resilience/retry';
 import { SequencedEvent, UnprocessableEvent } from '../aggregation/triggerBatch';
+import { clickstreamEventSchema } from '../events/clickstreamEvent';
 
 /** One line of an archive blob: the event and where it sat in the hub. */
 export interface ArchivedEvent {
@@ -16,6 +17,26 @@ export interface EventArchive {
   /** Writes the batch; returns the blob names. Rewriting the same batch rewrites the same blobs. */
   archive(eventHubName: string, events: readonly SequencedEvent[]): Promise<string[]>;
   deadLetter(eventHubName: string, events: readonly UnprocessableEvent[]): Promise<string[]>;
+  /**
+   * Keeps the events of a batch that could not be applied (the aggregates could not be written) until a
+   * later invocation of the same partition applies them, before its own batch: see pendingEvents.
+   */
+  holdForRetry(eventHubName: string, events: readonly SequencedEvent[], reason: string): Promise<string[]>;
+  /** The held events of a partition, in sequence order, with the blobs that hold them. */
+  pendingEvents(eventHubName: string, partitionId: string): Promise<PendingEvents>;
+  /** Forgets held events once they are applied. */
+  release(names: readonly string[]): Promise<void>;
+}
+
+export interface PendingEvents {
+  events: SequencedEvent[];
+  names: string[];
+}
+
+/** A dead-letter blob's content: the event (or what could be read of it), where it sat, and why. */
+export interface DeadLetterRecord extends UnprocessableEvent {
+  eventHubName: string;
+  deadLetteredAt: string;
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
@@ -58,6 +79,14 @@ export function deadLetterBlobName(
     pad(enqueued.getUTCDate()),
     `${pad(sequenceNumber, 20)}.json`,
   ].join('/');
+}
+
+/**
+ * Where a partition's held events live: beside its dead letters, under `pending/`, named by sequence
+ * number so that a listing returns them in order and holding the same batch twice writes the same blobs.
+ */
+export function pendingPrefix(eventHubName: string, partitionId: string): string {
+  return `${eventHubName}/${partitionId}/pending/`;
 }
 
 export class BlobEventArchive implements EventArchive {
@@ -107,15 +136,77 @@ export class BlobEventArchive implements EventArchive {
   }
 
   async deadLetter(eventHubName: string, events: readonly UnprocessableEvent[]): Promise<string[]> {
+    return this.writeRecords(eventHubName, events, (e) =>
+      deadLetterBlobName(eventHubName, e.partitionId, new Date(e.enqueuedTime), e.sequenceNumber),
+    );
+  }
+
+  async holdForRetry(
+    eventHubName: string,
+    events: readonly SequencedEvent[],
+    reason: string,
+  ): Promise<string[]> {
+    return this.writeRecords(
+      eventHubName,
+      events.map((e) => ({ ...e, reason, body: e.event })),
+      (e) => `${pendingPrefix(eventHubName, e.partitionId)}${pad(e.sequenceNumber, 20)}.json`,
+    );
+  }
+
+  async pendingEvents(eventHubName: string, partitionId: string): Promise<PendingEvents> {
+    const names = await withRetry(
+      async () => {
+        const listed: string[] = [];
+        for await (const blob of this.deadLetters.listBlobsFlat({
+          prefix: pendingPrefix(eventHubName, partitionId),
+        })) {
+          listed.push(blob.name);
+        }
+        return listed;
+      },
+      { ...defaultRetry, isTransient: isTransientStatus },
+    );
+    const events: SequencedEvent[] = [];
+    for (const name of names.sort()) {
+      const record = JSON.parse(
+        (
+          await withRetry(() => this.deadLetters.getBlobClient(name).downloadToBuffer(), {
+            ...defaultRetry,
+            isTransient: isTransientStatus,
+          })
+        ).toString('utf8'),
+      ) as DeadLetterRecord;
+      // Held events passed the contract once; parsing again keeps a hand-edited blob from slipping in.
+      const event = clickstreamEventSchema.parse(record.body);
+      events.push({
+        partitionId: record.partitionId,
+        sequenceNumber: record.sequenceNumber,
+        enqueuedTime: record.enqueuedTime,
+        event,
+      });
+    }
+    return { events, names };
+  }
+
+  async release(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      await withRetry(() => this.deadLetters.getBlobClient(name).deleteIfExists(), {
+        ...defaultRetry,
+        isTransient: isTransientStatus,
+      });
+    }
+  }
+
+  private async writeRecords(
+    eventHubName: string,
+    events: readonly UnprocessableEvent[],
+    nameOf: (e: UnprocessableEvent) => string,
+  ): Promise<string[]> {
     const names: string[] = [];
     for (const e of events) {
-      const name = deadLetterBlobName(
-        eventHubName,
-        e.partitionId,
-        new Date(e.enqueuedTime),
-        e.sequenceNumber,
-      );
-      const body = JSON.stringify({ ...e, eventHubName, deadLetteredAt: new Date().toISOString() }, null, 1);
+      const name = nameOf(e);
+      const record: DeadLetterRecord = { ...e, eventHubName, deadLetteredAt: new Date().toISOString() };
+      const body = JSON.stringify(record, null, 1);
       await withRetry(
         () =>
           this.deadLetters.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {

@@ -202,6 +202,62 @@ describe('aggregation under faults', () => {
   }, 120_000);
 });
 
+/** An aggregate handler whose Cosmos DB writes fail with 503 until `end()`. */
+async function handlerWithCosmosOutage() {
+  let failing = true;
+  const { database: downDb } = await cosmosBehind((req) =>
+    isDocumentWrite(req.method, req.url) && failing ? { status: 503 } : undefined,
+  );
+  return {
+    handler: createAggregateHandler({
+      store: new CosmosDocumentStore(downDb),
+      archive: archive(),
+      eventHubName: 'clickstream',
+    }),
+    end: () => (failing = false),
+  };
+}
+
+describe('a batch dead-lettered by an outage, then later batches of its partition', () => {
+  it('applies the dead-lettered batch before any later one, so no count is lost to the watermarks', async () => {
+    const outage = await handlerWithCosmosOutage();
+    const { handler } = outage;
+    const lost = trigger('gap', 4, '8');
+    await expect(handler(lost.messages, lost.context)).rejects.toThrow();
+    outage.end();
+    // The host checkpointed past the failed batch; the next one of the same partition touches the same
+    // documents. It must not push their watermarks past the events nobody has counted yet.
+    const next = trigger('gap', 3, '8');
+    await handler(next.messages, next.context);
+    expect(await productViews('gap')).toBe(7);
+    // Nothing left to replay, and a replay now changes nothing.
+    const replay = await replayDeadLetters(
+      blob.getContainerClient('deadletter'),
+      new CosmosDocumentStore(database),
+      archive(),
+      { prefix: 'clickstream/8/' },
+    );
+    expect(replay.failed).toBe(0);
+    expect(await productViews('gap')).toBe(7);
+  }, 120_000);
+});
+
+describe('a held batch delivered again', () => {
+  it('is applied once, whether it comes back from the hub or from where it was held', async () => {
+    const outage = await handlerWithCosmosOutage();
+    const { handler } = outage;
+    const held = trigger('held-again', 5, '9');
+    await expect(handler(held.messages, held.context)).rejects.toThrow();
+    const pending = await archive().pendingEvents('clickstream', '9');
+    expect(pending.events.map((e) => e.event.eventId)).toEqual(held.messages.map((m) => m.eventId));
+    outage.end();
+    // The host did not checkpoint after all and delivers the same batch again.
+    await handler(held.messages, held.context);
+    expect(await productViews('held-again')).toBe(5);
+    expect((await archive().pendingEvents('clickstream', '9')).names).toEqual([]);
+  }, 120_000);
+});
+
 describe('feedback for offers outside the catalog', () => {
   it('dead-letters an offer event whose offer is unknown, after checking a fresh catalog', async () => {
     const loads: boolean[] = [];
