@@ -89,6 +89,17 @@ export function pendingPrefix(eventHubName: string, partitionId: string): string
   return `${eventHubName}/${partitionId}/pending/`;
 }
 
+function readHeldRecord(text: string): DeadLetterRecord | undefined {
+  try {
+    const record = JSON.parse(text) as Partial<DeadLetterRecord> | null;
+    return typeof record?.sequenceNumber === 'number' && typeof record.enqueuedTime === 'string'
+      ? (record as DeadLetterRecord)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class BlobEventArchive implements EventArchive {
   constructor(
     private readonly rawEvents: ContainerClient,
@@ -167,17 +178,33 @@ export class BlobEventArchive implements EventArchive {
       { ...defaultRetry, isTransient: isTransientStatus },
     );
     const events: SequencedEvent[] = [];
+    const keptNames: string[] = [];
     for (const name of names.sort()) {
-      const record = JSON.parse(
-        (
-          await withRetry(() => this.deadLetters.getBlobClient(name).downloadToBuffer(), {
-            ...defaultRetry,
-            isTransient: isTransientStatus,
-          })
-        ).toString('utf8'),
-      ) as DeadLetterRecord;
-      // Held events passed the contract once; parsing again keeps a hand-edited blob from slipping in.
-      const event = clickstreamEventSchema.parse(record.body);
+      const text = (
+        await withRetry(() => this.deadLetters.getBlobClient(name).downloadToBuffer(), {
+          ...defaultRetry,
+          isTransient: isTransientStatus,
+        })
+      ).toString('utf8');
+      const record = readHeldRecord(text);
+      // Held events passed the contract once. One that no longer does (a hand-edited blob) must not stall
+      // the partition, whose every batch would then be held behind it: it moves to the dead letter.
+      const parsed = clickstreamEventSchema.safeParse(record?.body);
+      if (record === undefined || !parsed.success) {
+        await this.deadLetter(eventHubName, [
+          {
+            partitionId,
+            sequenceNumber: record?.sequenceNumber ?? Number(name.slice(-25, -5)),
+            enqueuedTime: record?.enqueuedTime ?? new Date().toISOString(),
+            reason: `held event no longer readable: ${parsed.success ? 'not a held-event record' : parsed.error.message}`,
+            body: record?.body ?? text,
+          },
+        ]);
+        await this.release([name]);
+        continue;
+      }
+      const event = parsed.data;
+      keptNames.push(name);
       events.push({
         partitionId: record.partitionId,
         sequenceNumber: record.sequenceNumber,
@@ -185,7 +212,7 @@ export class BlobEventArchive implements EventArchive {
         event,
       });
     }
-    return { events, names };
+    return { events, names: keptNames };
   }
 
   async release(names: readonly string[]): Promise<void> {

@@ -4,7 +4,7 @@ import { InvocationContext } from '@azure/functions';
 import { createAggregateHandler } from '../../../shared/aggregation/aggregateHandler';
 import { ProductStats } from '../../../shared/aggregation/documents';
 import { replayDeadLetters } from '../../../shared/aggregation/replayDeadLetters';
-import { BlobEventArchive } from '../../../shared/archive/eventArchive';
+import { BlobEventArchive, pendingPrefix } from '../../../shared/archive/eventArchive';
 import { CosmosDocumentStore } from '../../../shared/cosmos/documentStore';
 import { parseConnectionString } from '../../../shared/config/settings';
 import { createCosmosClient } from '../../../shared/runtime/clients';
@@ -256,6 +256,26 @@ describe('a held batch delivered again', () => {
     expect(await productViews('held-again')).toBe(5);
     expect((await archive().pendingEvents('clickstream', '9')).names).toEqual([]);
   }, 120_000);
+});
+
+describe('a held event that can no longer be read', () => {
+  it('moves to the dead letter instead of holding up the partition', async () => {
+    const deadLetters = blob.getContainerClient('deadletter');
+    const corrupt = `${pendingPrefix('clickstream', '10')}00000000000000000001.json`;
+    await deadLetters.getBlockBlobClient(corrupt).upload('not json', 8);
+    const handler = createAggregateHandler({
+      store: new CosmosDocumentStore(database),
+      archive: archive(),
+      eventHubName: 'clickstream',
+    });
+    const next = trigger('after-corrupt', 2, '10');
+    await handler(next.messages, next.context);
+    expect(await productViews('after-corrupt')).toBe(2);
+    expect(await deadLetters.getBlobClient(corrupt).exists()).toBe(false);
+    const moved = [];
+    for await (const b of deadLetters.listBlobsFlat({ prefix: 'clickstream/10/' })) moved.push(b.name);
+    expect(moved).toEqual([expect.stringMatching(/^clickstream\/10\/\d{4}\/\d\d\/\d\d\/0+1\.json$/)]);
+  }, 60_000);
 });
 
 describe('feedback for offers outside the catalog', () => {
