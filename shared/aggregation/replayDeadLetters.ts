@@ -1,5 +1,5 @@
 import { ContainerClient } from '@azure/storage-blob';
-import { DeadLetterRecord, EventArchive } from '../archive/eventArchive';
+import { EventArchive, parseDeadLetterRecord } from '../archive/eventArchive';
 import { DocumentStore } from '../cosmos/documentStore';
 import { clickstreamEventSchema } from '../events/clickstreamEvent';
 import { aggregateBatch } from './aggregateBatch';
@@ -27,11 +27,11 @@ export async function replayDeadLetters(
   for await (const blob of deadLetters.listBlobsFlat(
     options.prefix !== undefined ? { prefix: options.prefix } : {},
   )) {
-    const record = JSON.parse(
+    const record = parseDeadLetterRecord(
       (await deadLetters.getBlobClient(blob.name).downloadToBuffer()).toString('utf8'),
-    ) as DeadLetterRecord;
-    const parsed = clickstreamEventSchema.safeParse(record.body);
-    if (!parsed.success) {
+    );
+    const parsed = clickstreamEventSchema.safeParse(record?.body);
+    if (record === undefined || !parsed.success) {
       result.stillInvalid += 1;
       continue;
     }

@@ -89,12 +89,16 @@ export function pendingPrefix(eventHubName: string, partitionId: string): string
   return `${eventHubName}/${partitionId}/pending/`;
 }
 
-function readHeldRecord(text: string): DeadLetterRecord | undefined {
+/** A dead-letter blob's text as a record, or undefined when it is not one (not JSON, fields missing). */
+export function parseDeadLetterRecord(text: string): DeadLetterRecord | undefined {
   try {
     const record = JSON.parse(text) as Partial<DeadLetterRecord> | null;
-    return typeof record?.sequenceNumber === 'number' && typeof record.enqueuedTime === 'string'
-      ? (record as DeadLetterRecord)
-      : undefined;
+    const whole =
+      typeof record?.eventHubName === 'string' &&
+      typeof record.partitionId === 'string' &&
+      typeof record.sequenceNumber === 'number' &&
+      typeof record.enqueuedTime === 'string';
+    return whole ? (record as DeadLetterRecord) : undefined;
   } catch {
     return undefined;
   }
@@ -186,7 +190,7 @@ export class BlobEventArchive implements EventArchive {
           isTransient: isTransientStatus,
         })
       ).toString('utf8');
-      const record = readHeldRecord(text);
+      const record = parseDeadLetterRecord(text);
       // Held events passed the contract once. One that no longer does (a hand-edited blob) must not stall
       // the partition, whose every batch would then be held behind it: it moves to the dead letter.
       const parsed = clickstreamEventSchema.safeParse(record?.body);
