@@ -1,5 +1,5 @@
 import { InvocationContext } from '@azure/functions';
-import { EventArchive, PendingEvents } from '../archive/eventArchive';
+import { EventArchive } from '../archive/eventArchive';
 import { DocumentStore } from '../cosmos/documentStore';
 import { aggregateBatch, AggregationResult } from './aggregateBatch';
 import { parseTriggerBatch, SequencedEvent, TriggerBatch } from './triggerBatch';
@@ -68,9 +68,8 @@ export function createAggregateHandler(deps: AggregateHandlerDependencies) {
     if (batch.unprocessable.length > parsed.unprocessable.length) {
       batch = setAsideUnknownOffers(parsed, await deps.knownOffers?.(true).catch(() => undefined));
     }
-    let pending: PendingEvents = { events: [], names: [] };
     try {
-      pending = await deps.archive.pendingEvents(batch.eventHubName, batch.partitionId);
+      const pending = await deps.archive.pendingEvents(batch.eventHubName, batch.partitionId);
       if (pending.events.length > 0) {
         context.log(
           `aggregate: partition ${batch.partitionId}: applying ${pending.events.length} held events of earlier failed batches first`,

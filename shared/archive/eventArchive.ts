@@ -39,6 +39,9 @@ export interface DeadLetterRecord extends UnprocessableEvent {
   deadLetteredAt: string;
 }
 
+/** Every Blob call here is retried on what `isTransientStatus` deems transient (408, 429, 5xx, resets). */
+const blobRetry = { ...defaultRetry, isTransient: isTransientStatus };
+
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
 /**
@@ -143,7 +146,7 @@ export class BlobEventArchive implements EventArchive {
           this.rawEvents.getBlockBlobClient(name).upload(body, body.length, {
             blobHTTPHeaders: { blobContentType: 'application/x-ndjson', blobContentEncoding: 'gzip' },
           }),
-        { ...defaultRetry, isTransient: isTransientStatus },
+        blobRetry,
       );
       names.push(name);
     }
@@ -169,26 +172,20 @@ export class BlobEventArchive implements EventArchive {
   }
 
   async pendingEvents(eventHubName: string, partitionId: string): Promise<PendingEvents> {
-    const names = await withRetry(
-      async () => {
-        const listed: string[] = [];
-        for await (const blob of this.deadLetters.listBlobsFlat({
-          prefix: pendingPrefix(eventHubName, partitionId),
-        })) {
-          listed.push(blob.name);
-        }
-        return listed;
-      },
-      { ...defaultRetry, isTransient: isTransientStatus },
-    );
+    const names = await withRetry(async () => {
+      const listed: string[] = [];
+      for await (const blob of this.deadLetters.listBlobsFlat({
+        prefix: pendingPrefix(eventHubName, partitionId),
+      })) {
+        listed.push(blob.name);
+      }
+      return listed;
+    }, blobRetry);
     const events: SequencedEvent[] = [];
     const keptNames: string[] = [];
     for (const name of names.sort()) {
       const text = (
-        await withRetry(() => this.deadLetters.getBlobClient(name).downloadToBuffer(), {
-          ...defaultRetry,
-          isTransient: isTransientStatus,
-        })
+        await withRetry(() => this.deadLetters.getBlobClient(name).downloadToBuffer(), blobRetry)
       ).toString('utf8');
       const record = parseDeadLetterRecord(text);
       // Held events passed the contract once. One that no longer does (a hand-edited blob) must not stall
@@ -221,10 +218,7 @@ export class BlobEventArchive implements EventArchive {
 
   async release(names: readonly string[]): Promise<void> {
     for (const name of names) {
-      await withRetry(() => this.deadLetters.getBlobClient(name).deleteIfExists(), {
-        ...defaultRetry,
-        isTransient: isTransientStatus,
-      });
+      await withRetry(() => this.deadLetters.getBlobClient(name).deleteIfExists(), blobRetry);
     }
   }
 
@@ -243,7 +237,7 @@ export class BlobEventArchive implements EventArchive {
           this.deadLetters.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {
             blobHTTPHeaders: { blobContentType: 'application/json' },
           }),
-        { ...defaultRetry, isTransient: isTransientStatus },
+        blobRetry,
       );
       names.push(name);
     }

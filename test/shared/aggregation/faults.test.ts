@@ -220,11 +220,10 @@ async function handlerWithCosmosOutage() {
 
 describe('a batch dead-lettered by an outage, then later batches of its partition', () => {
   it('applies the dead-lettered batch before any later one, so no count is lost to the watermarks', async () => {
-    const outage = await handlerWithCosmosOutage();
-    const { handler } = outage;
+    const { handler, end: endOutage } = await handlerWithCosmosOutage();
     const lost = trigger('gap', 4, '8');
     await expect(handler(lost.messages, lost.context)).rejects.toThrow();
-    outage.end();
+    endOutage();
     // The host checkpointed past the failed batch; the next one of the same partition touches the same
     // documents. It must not push their watermarks past the events nobody has counted yet.
     const next = trigger('gap', 3, '8');
@@ -244,13 +243,12 @@ describe('a batch dead-lettered by an outage, then later batches of its partitio
 
 describe('a held batch delivered again', () => {
   it('is applied once, whether it comes back from the hub or from where it was held', async () => {
-    const outage = await handlerWithCosmosOutage();
-    const { handler } = outage;
+    const { handler, end: endOutage } = await handlerWithCosmosOutage();
     const held = trigger('held-again', 5, '9');
     await expect(handler(held.messages, held.context)).rejects.toThrow();
     const pending = await archive().pendingEvents('clickstream', '9');
     expect(pending.events.map((e) => e.event.eventId)).toEqual(held.messages.map((m) => m.eventId));
-    outage.end();
+    endOutage();
     // The host did not checkpoint after all and delivers the same batch again.
     await handler(held.messages, held.context);
     expect(await productViews('held-again')).toBe(5);
