@@ -12,6 +12,7 @@ import { BlobEventArchive } from '../shared/archive/eventArchive';
 import { getSettings } from '../shared/config/settings';
 import { CosmosDocumentStore } from '../shared/cosmos/documentStore';
 import { clickstreamEventSchema } from '../shared/events/clickstreamEvent';
+import { eventPosition } from '../shared/events/hubMessage';
 import { historyOf } from '../shared/offers/offerService';
 import { connectRedisClient, createBlobServiceClient, createCosmosClient } from '../shared/runtime/clients';
 import { provisionResources } from '../shared/runtime/provisioning';
@@ -77,7 +78,14 @@ function syntheticHistories(random: () => number): SequencedEvent[] {
         receivedAt: now,
         schemaVersion: 1,
       });
-      events.push({ partitionId: '0', sequenceNumber: events.length, enqueuedTime: now, event });
+      const sequenceNumber = events.length;
+      events.push({
+        partitionId: '0',
+        sequenceNumber,
+        position: eventPosition(sequenceNumber, 0),
+        enqueuedTime: now,
+        event,
+      });
     }
   }
   return events;

@@ -1,12 +1,11 @@
 import { createHttpServer } from '@vercel/cosmosdb-server';
-import { MockEventHub } from 'mock-event-hub';
 import type { Server } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import { startRedisServer } from './redisServer';
 
 /**
- * The embedded local stack: Azurite Blob (in memory, in a worker thread), @vercel/cosmosdb-server, the
- * mock Event Hubs AMQP service (both in this process) and a redis-server child process. Nothing is downloaded and
+ * The embedded local stack: Azurite Blob and the mock Event Hubs AMQP service (each in a worker thread),
+ * @vercel/cosmosdb-server (in this process) and a redis-server child process. Nothing is downloaded and
  * nothing is written to disk. A service whose connection setting is already given is not started: the
  * given endpoint is used instead.
  */
@@ -111,38 +110,70 @@ parentPort.on('message', async () => {
 });
 `;
 
-async function startBlob(env: Record<string, string | undefined>): Promise<Running> {
-  const worker = new Worker(BLOB_WORKER_SOURCE, {
-    eval: true,
-    workerData: {
-      modules: {
-        server: require.resolve('azurite/dist/src/blob/BlobServer'),
-        configuration: require.resolve('azurite/dist/src/blob/BlobConfiguration'),
-        chunkStore: require.resolve('azurite/dist/src/common/persistence/MemoryExtentStore'),
-      },
-    },
-  });
-  const reply = <T>(key: string) =>
-    new Promise<T>((resolve, reject) => {
+/**
+ * The Event Hubs emulator runs in a worker thread too: its side of every AMQP link (decoding each transfer,
+ * storing, answering with a disposition) then runs on the other core instead of on the event loop of the
+ * function host beside it, as the real service would. Plain JavaScript for the same reason as Azurite's.
+ */
+const EVENT_HUBS_WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { MockEventHub } = require(workerData.modules.mockEventHub);
+const hub = new MockEventHub(workerData.options);
+hub.start().then(
+  () => parentPort.postMessage({ started: hub.port }),
+  (error) => parentPort.postMessage({ failed: String(error && error.stack || error) }),
+);
+parentPort.on('message', async () => {
+  await hub.stop();
+  parentPort.postMessage({ stopped: true });
+});
+`;
+
+/** A service in a worker thread that posts `{ started }` (or `{ failed }`), and `{ stopped }` when told to. */
+async function startInWorker<T>(
+  service: string,
+  source: string,
+  workerData: unknown,
+): Promise<{ started: T; stop: () => Promise<void> }> {
+  const worker = new Worker(source, { eval: true, workerData });
+  const reply = <R>(key: string) =>
+    new Promise<R>((resolve, reject) => {
       const onMessage = (message: Record<string, unknown>) => {
         if (key in message) {
           worker.off('message', onMessage);
-          resolve(message[key] as T);
+          resolve(message[key] as R);
         } else if ('failed' in message) {
-          reject(new Error(`Azurite did not start: ${String(message.failed)}`));
+          reject(new Error(`${service} did not start: ${String(message.failed)}`));
         }
       };
       worker.on('message', onMessage);
       worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`Azurite's worker exited with code ${code}`)));
+      worker.once('exit', (code) => reject(new Error(`${service}'s worker exited with code ${code}`)));
     });
-  let address: string;
+  let started: T;
   try {
-    address = await reply<string>('started');
+    started = await reply<T>('started');
   } catch (error) {
     await worker.terminate();
     throw error;
   }
+  const stop = async () => {
+    const stopped = reply<boolean>('stopped');
+    worker.postMessage('stop');
+    await stopped;
+    await worker.terminate();
+  };
+  return { started, stop };
+}
+
+async function startBlob(env: Record<string, string | undefined>): Promise<Running> {
+  const { started: address, stop } = await startInWorker<string>('Azurite', BLOB_WORKER_SOURCE, {
+    modules: {
+      server: require.resolve('azurite/dist/src/blob/BlobServer'),
+      configuration: require.resolve('azurite/dist/src/blob/BlobConfiguration'),
+      chunkStore: require.resolve('azurite/dist/src/common/persistence/MemoryExtentStore'),
+    },
+  });
   const connectionString =
     `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
     `BlobEndpoint=${address}/${AZURITE_ACCOUNT};`;
@@ -150,15 +181,7 @@ async function startBlob(env: Record<string, string | undefined>): Promise<Runni
   for (const name of ['ArchiveStorage', 'AzureWebJobsStorage']) {
     if (!given(env, name, ['blobServiceUri', 'serviceUri'])) settings[name] = connectionString;
   }
-  return {
-    settings,
-    async stop() {
-      const stopped = reply<boolean>('stopped');
-      worker.postMessage('stop');
-      await stopped;
-      await worker.terminate();
-    },
-  };
+  return { settings, stop };
 }
 
 async function listen(server: Server): Promise<number> {
@@ -198,23 +221,29 @@ async function startEventHubs(
   const name = env.EVENTHUB_NAME?.trim() || DEFAULT_EVENT_HUB_NAME;
   // The mock compares consumer groups in lower case; `$default` always exists.
   const consumerGroup = env.EVENTHUB_CONSUMER_GROUP?.trim().toLowerCase();
-  const hub = new MockEventHub({
-    name,
-    partitionCount,
-    port: 0,
-    consumerGroups: consumerGroup && consumerGroup !== '$default' ? [consumerGroup] : [],
-    // Plain AMQP on TCP, as the official Event Hubs emulator speaks; the SDK uses it when the
-    // connection string says UseDevelopmentEmulator=true.
-    tlsOptions: { transport: 'tcp' } as never,
-  });
-  await hub.start();
+  const { started: port, stop } = await startInWorker<number>(
+    'The Event Hubs emulator',
+    EVENT_HUBS_WORKER_SOURCE,
+    {
+      modules: { mockEventHub: require.resolve('mock-event-hub') },
+      options: {
+        name,
+        partitionCount,
+        port: 0,
+        consumerGroups: consumerGroup && consumerGroup !== '$default' ? [consumerGroup] : [],
+        // Plain AMQP on TCP, as the official Event Hubs emulator speaks; the SDK uses it when the
+        // connection string says UseDevelopmentEmulator=true.
+        tlsOptions: { transport: 'tcp' },
+      },
+    },
+  );
   return {
     settings: {
       EventHubConnection:
-        `Endpoint=sb://127.0.0.1:${hub.port};SharedAccessKeyName=${EVENT_HUB_KEY_NAME};` +
+        `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=${EVENT_HUB_KEY_NAME};` +
         `SharedAccessKey=${EVENT_HUB_KEY};UseDevelopmentEmulator=true`,
     },
-    stop: () => hub.stop(),
+    stop,
   };
 }
 

@@ -1,6 +1,7 @@
 import { ClickstreamEvent, EventType, SCHEMA_VERSION } from '../../shared/events/clickstreamEvent';
 import { SequencedEvent, TriggerBatch } from '../../shared/aggregation/triggerBatch';
 import { seededRandom, weightedPicker, zipfSampler } from './stats';
+import { eventPosition } from '../../shared/events/hubMessage';
 
 /**
  * A synthetic clickstream shaped like a shop's: Zipf-skewed users and products (a few of each account for
@@ -106,7 +107,13 @@ export function generateStream(shape: StreamShape = defaultShape): SequencedEven
     const partition = partitionOf(userId, shape.partitions);
     const sequenceNumber = nextSequence[partition] as number;
     nextSequence[partition] = sequenceNumber + 1;
-    stream.push({ partitionId: String(partition), sequenceNumber, enqueuedTime: at, event });
+    stream.push({
+      partitionId: String(partition),
+      sequenceNumber,
+      position: eventPosition(sequenceNumber, 0),
+      enqueuedTime: at,
+      event,
+    });
   }
   return stream;
 }

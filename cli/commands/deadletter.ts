@@ -11,9 +11,9 @@ const usage = `usage: npx nextoffer deadletter list [--prefix P]
        npx nextoffer deadletter replay [--prefix P]
 
 The dead letter (DEADLETTER_CONTAINER) holds events the aggregate function could not process, each with
-its reason, at {hub}/{partition}/{yyyy}/{MM}/{dd}/{sequenceNumber}.json. \`list\` prints them as JSON Lines
+its reason, at {hub}/{partition}/{yyyy}/{MM}/{dd}/{position}.json (position: the message's sequence number × 1000 + the event's index in it). \`list\` prints them as JSON Lines
 (name, reason). \`replay\` folds every event that now passes the contract back into the aggregates with
-its original partition and sequence number (so nothing is counted twice) and deletes its blob; the rest
+its original partition and position (so nothing is counted twice) and deletes its blob; the rest
 stay. --prefix limits both to names starting with P (e.g. clickstream/3/2026/11/24/).`;
 
 export const command: Command = {

@@ -30,6 +30,7 @@ export function setAsideUnknownOffers(
       unprocessable.push({
         partitionId: sequenced.partitionId,
         sequenceNumber: sequenced.sequenceNumber,
+        position: sequenced.position,
         enqueuedTime: sequenced.enqueuedTime,
         reason: `unknown offer: offerId '${event.offerId}' is not in the offer catalog`,
         body: event,
@@ -42,14 +43,14 @@ export function setAsideUnknownOffers(
 }
 
 /**
- * A partition's held events (from batches that failed before) followed by the new batch, in sequence
+ * A partition's held events (from batches that failed before) followed by the new batch, in position
  * order, without the held events the new batch carries again (a redelivery).
  */
 export function withPendingFirst(batch: TriggerBatch, pending: readonly SequencedEvent[]): TriggerBatch {
   if (pending.length === 0) return batch;
-  const inBatch = new Set(batch.events.map((e) => e.sequenceNumber));
-  const earlier = pending.filter((e) => !inBatch.has(e.sequenceNumber));
-  const events = [...earlier, ...batch.events].sort((a, b) => a.sequenceNumber - b.sequenceNumber);
+  const inBatch = new Set(batch.events.map((e) => e.position));
+  const earlier = pending.filter((e) => !inBatch.has(e.position));
+  const events = [...earlier, ...batch.events].sort((a, b) => a.position - b.position);
   return { ...batch, events };
 }
 

@@ -3,7 +3,7 @@ import { SequencedEvent } from './triggerBatch';
 
 /**
  * The aggregate documents and how one event folds into each. Every document carries `watermarks`: per hub
- * partition, the sequence number of the last event folded in. An event at or below its partition's
+ * partition, the position of the last event folded in (shared/events/hubMessage.ts). An event at or below its partition's
  * watermark has been applied already and is skipped, which makes redelivery harmless (see docs/aggregation.md).
  */
 export interface AggregateDocument {
@@ -324,9 +324,9 @@ export function applyNewEvents<T extends AggregateDocument>(
   let applied = 0;
   for (const sequenced of events) {
     const watermark = doc.watermarks[sequenced.partitionId] ?? -1;
-    if (sequenced.sequenceNumber <= watermark) continue;
+    if (sequenced.position <= watermark) continue;
     fold(doc, sequenced.event);
-    doc.watermarks[sequenced.partitionId] = sequenced.sequenceNumber;
+    doc.watermarks[sequenced.partitionId] = sequenced.position;
     applied += 1;
   }
   if (applied === 0) return undefined;

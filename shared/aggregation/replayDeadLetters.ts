@@ -12,7 +12,7 @@ export interface ReplayResult {
 }
 
 /**
- * Feeds dead-lettered events back into the aggregates, with their original partition and sequence number,
+ * Feeds dead-lettered events back into the aggregates, with their original partition and position,
  * so the watermarks keep the effect exactly-once even for events that were partly applied before the
  * failure. A blob is deleted once its event is applied; events that still do not match the contract stay.
  */
@@ -43,6 +43,7 @@ export async function replayDeadLetters(
       event: {
         partitionId: record.partitionId,
         sequenceNumber: record.sequenceNumber,
+        position: record.position,
         enqueuedTime: record.enqueuedTime,
         event: parsed.data,
       },
@@ -50,8 +51,8 @@ export async function replayDeadLetters(
     byPartition.set(key, list);
   }
   for (const entries of byPartition.values()) {
-    // Watermarks assume sequence order within a partition.
-    entries.sort((a, b) => a.event.sequenceNumber - b.event.sequenceNumber);
+    // Watermarks assume position order within a partition.
+    entries.sort((a, b) => a.event.position - b.event.position);
     const first = entries[0];
     if (!first) continue;
     try {

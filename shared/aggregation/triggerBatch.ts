@@ -1,10 +1,17 @@
 import { z } from 'zod';
 import { ClickstreamEvent, clickstreamEventSchema } from '../events/clickstreamEvent';
+import { eventPosition, eventsInMessage, MAX_EVENTS_PER_MESSAGE } from '../events/hubMessage';
 
-/** An event with its place in the hub: the pair (partitionId, sequenceNumber) identifies it for good. */
+/**
+ * An event with its place in the hub: the pair (partitionId, position) identifies it for good. The
+ * position orders a partition's events: its message's sequence number and its index in the message
+ * (shared/events/hubMessage.ts).
+ */
 export interface SequencedEvent {
   partitionId: string;
+  /** The sequence number of the message that carried the event. */
   sequenceNumber: number;
+  position: number;
   enqueuedTime: string;
   event: ClickstreamEvent;
 }
@@ -12,6 +19,7 @@ export interface SequencedEvent {
 export interface UnprocessableEvent {
   partitionId: string;
   sequenceNumber: number;
+  position: number;
   enqueuedTime: string;
   reason: string;
   body: unknown;
@@ -83,34 +91,44 @@ export function parseTriggerBatch(
     const sequenceNumber = sequenceNumberArray[i] as number;
     const enqueued = enqueuedTimeUtcArray?.[i];
     const enqueuedTime = enqueued === undefined ? new Date().toISOString() : new Date(enqueued).toISOString();
+    const setAside = (index: number, reason: string, body: unknown) =>
+      batch.unprocessable.push({
+        partitionId,
+        sequenceNumber,
+        position: eventPosition(sequenceNumber, index),
+        enqueuedTime,
+        reason,
+        body,
+      });
     let body: unknown;
     try {
       body = decodeBody(message);
     } catch (error) {
-      batch.unprocessable.push({
-        partitionId,
-        sequenceNumber,
-        enqueuedTime,
-        reason: `not JSON: ${(error as Error).message}`,
-        body: String(message),
-      });
+      setAside(0, `not JSON: ${(error as Error).message}`, String(message));
       return;
     }
-    const parsed = clickstreamEventSchema.safeParse(body);
-    if (!parsed.success) {
-      const reason = parsed.error.issues
-        .map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`)
-        .join('; ');
-      batch.unprocessable.push({
-        partitionId,
-        sequenceNumber,
-        enqueuedTime,
-        reason: `invalid event: ${reason}`,
-        body,
-      });
+    const events = eventsInMessage(body);
+    if (events === undefined) {
+      setAside(0, `a message of more than ${MAX_EVENTS_PER_MESSAGE} events`, body);
       return;
     }
-    batch.events.push({ partitionId, sequenceNumber, enqueuedTime, event: parsed.data });
+    events.forEach((element, index) => {
+      const parsed = clickstreamEventSchema.safeParse(element);
+      if (!parsed.success) {
+        const reason = parsed.error.issues
+          .map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`)
+          .join('; ');
+        setAside(index, `invalid event: ${reason}`, element);
+        return;
+      }
+      batch.events.push({
+        partitionId,
+        sequenceNumber,
+        position: eventPosition(sequenceNumber, index),
+        enqueuedTime,
+        event: parsed.data,
+      });
+    });
   });
   return batch;
 }

@@ -6,9 +6,9 @@ import { ArchivedEvent } from './eventArchive';
  * Reads the raw-event archive back, for training and replay. Blobs are named
  * `{hub}/{partition}/{yyyy}/{MM}/{dd}/{HH}/….jsonl.gz`; with a time window only the days of the window are
  * listed and only the hours inside it are read. A batch redelivered with other boundaries is archived
- * twice, so events are yielded once per (hub, partition, sequence number). Lines that are not JSON are
+ * twice, so events are yielded once per (hub, partition, position). Lines that are not JSON are
  * counted, not fatal: one bad line must not stop a retraining. Memory holds one blob at a time plus the
- * set of (partition, sequence) pairs seen.
+ * set of (partition, position) pairs seen.
  */
 
 export interface ArchiveWindow {
@@ -88,15 +88,11 @@ export async function* readArchivedEvents(
         stats.unreadableLines += 1;
         continue;
       }
-      if (
-        typeof record.event !== 'object' ||
-        record.event === null ||
-        typeof record.sequenceNumber !== 'number'
-      ) {
+      if (typeof record.event !== 'object' || record.event === null || typeof record.position !== 'number') {
         stats.unreadableLines += 1;
         continue;
       }
-      const key = `${eventHubName}/${record.partitionId}|${record.sequenceNumber}`;
+      const key = `${eventHubName}/${record.partitionId}|${record.position}`;
       if (seen.has(key)) {
         stats.duplicateEvents += 1;
         continue;

@@ -3,11 +3,16 @@ import { gzipSync } from 'node:zlib';
 import { defaultRetry, isTransientStatus, withRetry } from '../resilience/retry';
 import { SequencedEvent, UnprocessableEvent } from '../aggregation/triggerBatch';
 import { clickstreamEventSchema } from '../events/clickstreamEvent';
+import { MAX_EVENTS_PER_MESSAGE } from '../events/hubMessage';
 
-/** One line of an archive blob: the event and where it sat in the hub. */
+/**
+ * One line of an archive blob: the event and where it sat in the hub (its message's sequence number and
+ * its position, shared/events/hubMessage.ts).
+ */
 export interface ArchivedEvent {
   partitionId: string;
   sequenceNumber: number;
+  position: number;
   enqueuedTime: string;
   event: SequencedEvent['event'];
 }
@@ -22,7 +27,7 @@ export interface EventArchive {
    * later invocation of the same partition applies them, before its own batch: see pendingEvents.
    */
   holdForRetry(eventHubName: string, events: readonly SequencedEvent[], reason: string): Promise<string[]>;
-  /** The held events of a partition, in sequence order, with the blobs that hold them. */
+  /** The held events of a partition, in position order, with the blobs that hold them. */
   pendingEvents(eventHubName: string, partitionId: string): Promise<PendingEvents>;
   /** Forgets held events once they are applied. */
   release(names: readonly string[]): Promise<void>;
@@ -46,9 +51,9 @@ const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
 /**
  * The path layout of Event Hubs Capture: `{hub}/{partition}/{yyyy}/{MM}/{dd}/{HH}/…`, by enqueued time, so
- * tools that read Capture folders read these. Blob names carry the first and last sequence numbers, so a
+ * tools that read Capture folders read these. Blob names carry the first and last event positions, so a
  * redelivered batch overwrites its own blob; a batch redelivered with other boundaries writes an
- * overlapping blob, which readers drop by (partitionId, sequenceNumber).
+ * overlapping blob, which readers drop by (partitionId, position).
  */
 export function archiveBlobName(
   eventHubName: string,
@@ -72,7 +77,7 @@ export function deadLetterBlobName(
   eventHubName: string,
   partitionId: string,
   enqueued: Date,
-  sequenceNumber: number,
+  position: number,
 ): string {
   return [
     eventHubName,
@@ -80,13 +85,13 @@ export function deadLetterBlobName(
     enqueued.getUTCFullYear(),
     pad(enqueued.getUTCMonth() + 1),
     pad(enqueued.getUTCDate()),
-    `${pad(sequenceNumber, 20)}.json`,
+    `${pad(position, 20)}.json`,
   ].join('/');
 }
 
 /**
- * Where a partition's held events live: beside its dead letters, under `pending/`, named by sequence
- * number so that a listing returns them in order and holding the same batch twice writes the same blobs.
+ * Where a partition's held events live: beside its dead letters, under `pending/`, named by position
+ * so that a listing returns them in order and holding the same batch twice writes the same blobs.
  */
 export function pendingPrefix(eventHubName: string, partitionId: string): string {
   return `${eventHubName}/${partitionId}/pending/`;
@@ -100,11 +105,22 @@ export function parseDeadLetterRecord(text: string): DeadLetterRecord | undefine
       typeof record?.eventHubName === 'string' &&
       typeof record.partitionId === 'string' &&
       typeof record.sequenceNumber === 'number' &&
+      typeof record.position === 'number' &&
       typeof record.enqueuedTime === 'string';
     return whole ? (record as DeadLetterRecord) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** Where an unreadable held record sat: from the record if it says, else from its name (the position). */
+function fromPendingName(
+  record: DeadLetterRecord | undefined,
+  name: string,
+): { sequenceNumber: number; position: number } {
+  if (record !== undefined) return { sequenceNumber: record.sequenceNumber, position: record.position };
+  const position = Number(name.slice(-25, -5));
+  return { sequenceNumber: Math.floor(position / MAX_EVENTS_PER_MESSAGE), position };
 }
 
 export class BlobEventArchive implements EventArchive {
@@ -129,13 +145,14 @@ export class BlobEventArchive implements EventArchive {
         eventHubName,
         first.partitionId,
         new Date(first.enqueuedTime),
-        first.sequenceNumber,
-        last.sequenceNumber,
+        first.position,
+        last.position,
       );
       const lines = group.map((e) =>
         JSON.stringify({
           partitionId: e.partitionId,
           sequenceNumber: e.sequenceNumber,
+          position: e.position,
           enqueuedTime: e.enqueuedTime,
           event: e.event,
         } satisfies ArchivedEvent),
@@ -155,7 +172,7 @@ export class BlobEventArchive implements EventArchive {
 
   async deadLetter(eventHubName: string, events: readonly UnprocessableEvent[]): Promise<string[]> {
     return this.writeRecords(eventHubName, events, (e) =>
-      deadLetterBlobName(eventHubName, e.partitionId, new Date(e.enqueuedTime), e.sequenceNumber),
+      deadLetterBlobName(eventHubName, e.partitionId, new Date(e.enqueuedTime), e.position),
     );
   }
 
@@ -167,7 +184,7 @@ export class BlobEventArchive implements EventArchive {
     return this.writeRecords(
       eventHubName,
       events.map((e) => ({ ...e, reason, body: e.event })),
-      (e) => `${pendingPrefix(eventHubName, e.partitionId)}${pad(e.sequenceNumber, 20)}.json`,
+      (e) => `${pendingPrefix(eventHubName, e.partitionId)}${pad(e.position, 20)}.json`,
     );
   }
 
@@ -195,7 +212,7 @@ export class BlobEventArchive implements EventArchive {
         await this.deadLetter(eventHubName, [
           {
             partitionId,
-            sequenceNumber: record?.sequenceNumber ?? Number(name.slice(-25, -5)),
+            ...fromPendingName(record, name),
             enqueuedTime: record?.enqueuedTime ?? new Date().toISOString(),
             reason: `held event no longer readable: ${parsed.success ? 'not a held-event record' : parsed.error.message}`,
             body: record?.body ?? text,
@@ -209,6 +226,7 @@ export class BlobEventArchive implements EventArchive {
       events.push({
         partitionId: record.partitionId,
         sequenceNumber: record.sequenceNumber,
+        position: record.position,
         enqueuedTime: record.enqueuedTime,
         event,
       });

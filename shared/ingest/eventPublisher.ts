@@ -1,5 +1,6 @@
-import { EventData, EventDataBatch } from '@azure/event-hubs';
+import { EventDataBatch } from '@azure/event-hubs';
 import { ClickstreamEvent } from '../events/clickstreamEvent';
+import { MAX_EVENTS_PER_MESSAGE } from '../events/hubMessage';
 import { partitionForKey } from './partitioning';
 
 /** Where ingest sends accepted events. One real adapter: Event Hubs. */
@@ -34,7 +35,7 @@ export interface EventHubsPublisherOptions {
 }
 
 interface QueuedEvent {
-  data: EventData;
+  event: ClickstreamEvent;
   settle: (acknowledged: boolean) => void;
 }
 
@@ -46,12 +47,14 @@ interface PartitionLane {
 }
 
 /**
- * Sends events to Event Hubs, coalescing the events of concurrent requests into one batch per partition.
+ * Sends events to Event Hubs, coalescing the events of concurrent requests into one message per send and
+ * partition (the JSON array of the events, see shared/events/hubMessage.ts).
  *
  * Why coalesce: a send is a round trip to the hub, and a website's beacons are one event each. Events
  * queue per partition while that partition's previous send is in flight (and for `collectTurns` turns of
- * the event loop); the next send takes everything queued that fits in one batch (1 MB on Standard, checked
- * by `tryAdd`). Under load batches grow and sends per event fall; when idle an event waits for no timer.
+ * the event loop); the next send takes everything queued, up to MAX_EVENTS_PER_MESSAGE events that fit in
+ * one message (1 MB on Standard, checked by `tryAdd`). Under load messages grow and sends per event fall;
+ * when idle an event waits for no timer.
  *
  * Each request still waits for the acknowledgement of its own events, so a 202 always means the hub has
  * them. A user's events go to one partition chosen by `partitionForKey` (not the service's partition-key
@@ -84,10 +87,7 @@ export class EventHubsPublisher implements EventPublisher {
         (event) =>
           new Promise<boolean>((settle) => {
             const lane = this.laneFor(partitionForKey(event.userId, partitionIds));
-            lane.queue.push({
-              data: { body: event, messageId: event.eventId, contentType: 'application/json' },
-              settle,
-            });
+            lane.queue.push({ event, settle });
             this.queuedEvents += 1;
             if (!lane.draining) {
               lane.draining = true;
@@ -130,9 +130,11 @@ export class EventHubsPublisher implements EventPublisher {
         settleAll(this.dequeue(lane, lane.queue.length), false);
         continue;
       }
-      let fitting = 0;
-      while (fitting < lane.queue.length && batch.tryAdd((lane.queue[fitting] as QueuedEvent).data)) {
-        fitting += 1;
+      // All that is queued, or as many as fit: halving, as a message too large for the batch is rare (it
+      // takes megabytes of events) and its size is only known once the SDK has encoded it.
+      let fitting = Math.min(lane.queue.length, MAX_EVENTS_PER_MESSAGE);
+      while (fitting > 0 && !batch.tryAdd(messageOf(lane.queue, fitting))) {
+        fitting = Math.floor(fitting / 2);
       }
       if (fitting === 0) {
         // Larger than a whole batch: parseEvents' size limits keep this from happening on Standard (1 MB).
@@ -167,6 +169,13 @@ function afterTurns(turns: number): Promise<void> {
     const step = (left: number) => setImmediate(left <= 1 ? resolve : () => step(left - 1));
     step(turns);
   });
+}
+
+/** One message holding the first `count` queued events. */
+function messageOf(queue: readonly QueuedEvent[], count: number) {
+  const events = new Array<ClickstreamEvent>(count);
+  for (let i = 0; i < count; i++) events[i] = (queue[i] as QueuedEvent).event;
+  return { body: events, contentType: 'application/json' };
 }
 
 function settleAll(events: readonly QueuedEvent[], acknowledged: boolean): void {

@@ -39,7 +39,13 @@ beforeAll(async () => {
         receivedAt: at,
         timestamp: at,
       };
-      return JSON.stringify({ partitionId: '0', sequenceNumber: index, enqueuedTime: at, event });
+      return JSON.stringify({
+        partitionId: '0',
+        sequenceNumber: index,
+        position: index * 1000,
+        enqueuedTime: at,
+        event,
+      });
     },
   );
   await archive

@@ -1,5 +1,5 @@
 import { HttpRequest, HttpRequestInit } from '@azure/functions';
-import { BufferedRequest } from '../../local/bufferedRequest';
+import { BufferedRequest, PairHeaders } from '../../local/bufferedRequest';
 
 const url = 'http://127.0.0.1:7071/api/events?a=1&a=2&b=x';
 const headerPairs: Array<[string, string]> = [
@@ -82,5 +82,44 @@ describe('BufferedRequest behind HttpRequest', () => {
     const request = new BufferedRequest(url, 'GET', headerPairs, Buffer.from('ignored'));
     expect(await request.text()).toBe('');
     expect(new BufferedRequest(url, 'GET', headerPairs, undefined).body).toBeNull();
+  });
+});
+
+describe('PairHeaders', () => {
+  const pairs: Array<[string, string]> = [
+    ['origin', 'https://shop.example'],
+    ['content-type', 'text/plain'],
+    ['x-forwarded-for', '10.0.0.1, 10.0.0.2'],
+  ];
+
+  it('answers get and has as fetch Headers does, whatever the case of the name', () => {
+    const fast = new PairHeaders(pairs);
+    const real = new Headers(pairs);
+    for (const name of ['Origin', 'content-type', 'X-Forwarded-For', 'missing']) {
+      expect(fast.get(name)).toBe(real.get(name));
+      expect(fast.has(name)).toBe(real.has(name));
+    }
+  });
+
+  it('iterates and changes as fetch Headers does, and reads its own changes back', () => {
+    const fast = new PairHeaders(pairs);
+    const real = new Headers(pairs);
+    expect([...fast]).toEqual([...real]);
+    expect([...fast.keys()]).toEqual([...real.keys()]);
+    fast.set('Origin', 'https://other.example');
+    fast.append('x-forwarded-for', '10.0.0.3');
+    fast.delete('content-type');
+    real.set('Origin', 'https://other.example');
+    real.append('x-forwarded-for', '10.0.0.3');
+    real.delete('content-type');
+    expect([...fast.entries()]).toEqual([...real.entries()]);
+    expect(fast.get('origin')).toBe('https://other.example');
+    expect(fast.has('content-type')).toBe(false);
+    const seen: string[] = [];
+    fast.forEach((value, key, parent) => {
+      expect(parent).toBe(fast);
+      seen.push(`${key}=${value}`);
+    });
+    expect(seen).toEqual([...real.entries()].map(([k, v]) => `${k}=${v}`));
   });
 });

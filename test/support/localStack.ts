@@ -3,6 +3,7 @@ import { EventHubConsumerClient, EventHubProducerClient } from '@azure/event-hub
 import { BlobServiceClient } from '@azure/storage-blob';
 import Redis from 'ioredis';
 import { parseConnectionString } from '../../shared/config/settings';
+import { eventsInMessage } from '../../shared/events/hubMessage';
 import { startLocalStack } from '../../local/stack';
 
 /**
@@ -96,24 +97,31 @@ export interface DeliveredEvent {
 /** Reads every partition of the stack's hub from the start into `delivered`, until `close()`. */
 export function recordHubEvents(settings: Readonly<Record<string, string>>): {
   delivered: DeliveredEvent[];
+  /** Hub messages received, each holding one or more of the delivered events. */
+  messages: number;
   close(): Promise<void>;
 } {
   const consumer = eventHubConsumerFor(settings);
   const delivered: DeliveredEvent[] = [];
+  const recorder = { delivered, messages: 0, close: async () => undefined as void };
   const subscription = consumer.subscribe(
     {
       processEvents: async (events, context) => {
-        for (const e of events) delivered.push({ partitionId: context.partitionId, body: e.body });
+        for (const e of events) {
+          recorder.messages += 1;
+          // Ingest sends a message per send holding its events; record each event.
+          for (const body of eventsInMessage(e.body) ?? []) {
+            delivered.push({ partitionId: context.partitionId, body });
+          }
+        }
       },
       processError: async () => undefined,
     },
     { startPosition: { enqueuedOn: new Date(0) }, maxWaitTimeInSeconds: 0.2 },
   );
-  return {
-    delivered,
-    async close() {
-      await subscription.close();
-      await consumer.close();
-    },
+  recorder.close = async () => {
+    await subscription.close();
+    await consumer.close();
   };
+  return recorder;
 }

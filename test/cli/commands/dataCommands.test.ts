@@ -125,6 +125,7 @@ describe('deadletter', () => {
         eventHubName: 'clickstream',
         partitionId: '0',
         sequenceNumber,
+        position: sequenceNumber * 1000,
         enqueuedTime: at,
         reason: 'aggregation failed: 503',
         body,

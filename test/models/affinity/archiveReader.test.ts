@@ -8,7 +8,13 @@ let stack: Awaited<ReturnType<typeof startBlobOnly>>;
 let container: ContainerClient;
 
 function line(partitionId: string, sequenceNumber: number, event: Record<string, unknown>): string {
-  return JSON.stringify({ partitionId, sequenceNumber, enqueuedTime: '2026-03-02T10:00:00Z', event });
+  return JSON.stringify({
+    partitionId,
+    sequenceNumber,
+    position: sequenceNumber * 1000,
+    enqueuedTime: '2026-03-02T10:00:00Z',
+    event,
+  });
 }
 
 const event = (type: string, userId: string, productId: string, extra: Record<string, unknown> = {}) => ({

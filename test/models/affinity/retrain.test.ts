@@ -33,7 +33,15 @@ beforeAll(async () => {
       timestamp: at,
     };
     const lines = byHour.get(hour) ?? [];
-    lines.push(JSON.stringify({ partitionId: '0', sequenceNumber: index, enqueuedTime: at, event }));
+    lines.push(
+      JSON.stringify({
+        partitionId: '0',
+        sequenceNumber: index,
+        position: index * 1000,
+        enqueuedTime: at,
+        event,
+      }),
+    );
     byHour.set(hour, lines);
   });
   for (const [hour, lines] of byHour) {

@@ -12,6 +12,7 @@ import { blobServiceFor, cosmosClientFor, startTestStack, TestStack } from '../.
 import { CosmosRequestCounter, startCosmosRequestCounter } from '../../../local/cosmosRequestCounter';
 import { createCosmosClient } from '../../../shared/runtime/clients';
 import { parseConnectionString } from '../../../shared/config/settings';
+import { eventPosition } from '../../../shared/events/hubMessage';
 
 let stack: TestStack;
 let cosmos: CosmosClient;
@@ -56,6 +57,7 @@ function events(
     return {
       partitionId,
       sequenceNumber: sequence,
+      position: eventPosition(sequence, 0),
       enqueuedTime: at,
       event: {
         schemaVersion: 1,
@@ -212,6 +214,7 @@ describe('aggregateBatch against Cosmos DB and Blob', () => {
         {
           partitionId: '2',
           sequenceNumber: 999999,
+          position: eventPosition(999999, 0),
           enqueuedTime: at,
           reason: 'invalid event: userId: is required',
           body: { type: 'product_view' },
@@ -230,7 +233,7 @@ describe('aggregateBatch against Cosmos DB and Blob', () => {
     const deadLetters = [];
     for await (const item of blob.getContainerClient('deadletter').listBlobsFlat())
       deadLetters.push(item.name);
-    expect(deadLetters).toEqual(['clickstream/2/2026/11/24/00000000000000999999.json']);
+    expect(deadLetters).toEqual(['clickstream/2/2026/11/24/00000000000999999000.json']);
     const content = JSON.parse(
       (
         await blob.getContainerClient('deadletter').getBlobClient(deadLetters[0]!).downloadToBuffer()

@@ -10,6 +10,7 @@ import {
 } from '../../../shared/aggregation/documents';
 import { ClickstreamEvent } from '../../../shared/events/clickstreamEvent';
 import { SequencedEvent } from '../../../shared/aggregation/triggerBatch';
+import { eventPosition } from '../../../shared/events/hubMessage';
 
 const t0 = '2026-11-20T10:00:00.000Z';
 
@@ -25,8 +26,14 @@ function event(partial: Partial<ClickstreamEvent> & Pick<ClickstreamEvent, 'type
   } as ClickstreamEvent;
 }
 
-function sequenced(seq: number, e: ClickstreamEvent, partitionId = '0'): SequencedEvent {
-  return { partitionId, sequenceNumber: seq, enqueuedTime: e.timestamp, event: e };
+function sequenced(seq: number, e: ClickstreamEvent, partitionId = '0', index = 0): SequencedEvent {
+  return {
+    partitionId,
+    sequenceNumber: seq,
+    position: eventPosition(seq, index),
+    enqueuedTime: e.timestamp,
+    event: e,
+  };
 }
 
 describe('foldIntoUserProfile', () => {
@@ -90,7 +97,7 @@ describe('applyNewEvents', () => {
   it('applies each event once: a redelivered batch changes nothing', () => {
     const first = applyNewEvents(undefined, batch, create, fold, t0)!;
     expect(first.products.p1!.views).toBe(3);
-    expect(first.watermarks).toEqual({ '0': 3 });
+    expect(first.watermarks).toEqual({ '0': eventPosition(3, 0) });
     expect(applyNewEvents(first, batch, create, fold, t0)).toBeUndefined();
   });
 
@@ -98,7 +105,7 @@ describe('applyNewEvents', () => {
     const first = applyNewEvents(undefined, batch.slice(0, 2), create, fold, t0)!;
     const second = applyNewEvents(first, batch, create, fold, t0)!;
     expect(second.products.p1!.views).toBe(3);
-    expect(second.watermarks['0']).toBe(3);
+    expect(second.watermarks['0']).toBe(eventPosition(3, 0));
     expect(first.products.p1!.views).toBe(2); // the input document is not mutated
   });
 
@@ -111,8 +118,19 @@ describe('applyNewEvents', () => {
       t0,
     )!;
     const b = applyNewEvents(a, [sequenced(1, event({ type: 'product_view' }), '1')], create, fold, t0)!;
-    expect(b.watermarks).toEqual({ '0': 5, '1': 1 });
+    expect(b.watermarks).toEqual({ '0': eventPosition(5, 0), '1': eventPosition(1, 0) });
     expect(b.products.p1!.views).toBe(2);
+  });
+
+  it('applies each event of one message, and none of them again when the message comes back', () => {
+    // Three events that travelled in message 8, then the next message.
+    const message = [0, 1, 2].map((index) => sequenced(8, event({ type: 'product_view' }), '0', index));
+    const first = applyNewEvents(undefined, message, create, fold, t0)!;
+    expect(first.products.p1!.views).toBe(3);
+    expect(first.watermarks).toEqual({ '0': eventPosition(8, 2) });
+    expect(applyNewEvents(first, message, create, fold, t0)).toBeUndefined();
+    const next = [...message, sequenced(9, event({ type: 'product_view' }))];
+    expect(applyNewEvents(first, next, create, fold, t0)!.products.p1!.views).toBe(4);
   });
 });
 

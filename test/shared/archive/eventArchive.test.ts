@@ -9,6 +9,7 @@ describe('parseDeadLetterRecord', () => {
     eventHubName: 'clickstream',
     partitionId: '3',
     sequenceNumber: 42,
+    position: 42_003,
     enqueuedTime: '2026-12-01T10:00:00.000Z',
     reason: 'aggregation failed: 503',
     body: { type: 'product_view' },
@@ -23,6 +24,8 @@ describe('parseDeadLetterRecord', () => {
     expect(parseDeadLetterRecord('not json')).toBeUndefined();
     expect(parseDeadLetterRecord('null')).toBeUndefined();
     expect(parseDeadLetterRecord(JSON.stringify({ ...whole, sequenceNumber: '42' }))).toBeUndefined();
+    const { position: _position, ...withoutPosition } = whole;
+    expect(parseDeadLetterRecord(JSON.stringify(withoutPosition))).toBeUndefined();
     const { partitionId: _left, ...withoutPartition } = whole;
     expect(parseDeadLetterRecord(JSON.stringify(withoutPartition))).toBeUndefined();
   });
@@ -31,9 +34,10 @@ describe('parseDeadLetterRecord', () => {
 describe('where held events and dead letters live', () => {
   it('keeps held events apart from the dated dead letters of the same partition', () => {
     const held = pendingPrefix('clickstream', '3');
-    const dead = deadLetterBlobName('clickstream', '3', new Date('2026-12-01T10:00:00Z'), 42);
+    // Named by position: the 4th event of message 42.
+    const dead = deadLetterBlobName('clickstream', '3', new Date('2026-12-01T10:00:00Z'), 42_003);
     expect(held).toBe('clickstream/3/pending/');
-    expect(dead).toBe('clickstream/3/2026/12/01/00000000000000000042.json');
+    expect(dead).toBe('clickstream/3/2026/12/01/00000000000000042003.json');
     expect(dead.startsWith(held)).toBe(false);
     // A replay with the partition's prefix sees both.
     expect(held.startsWith('clickstream/3/') && dead.startsWith('clickstream/3/')).toBe(true);

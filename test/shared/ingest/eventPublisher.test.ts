@@ -55,8 +55,9 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 
 describe('EventHubsPublisher', () => {
-  it('coalesces concurrent requests into one send per partition, each user in one partition, in order', async () => {
+  it('coalesces concurrent requests into one message per partition, each user in one partition, in order', async () => {
     const sender = countingSender(producer);
+    const messagesBefore = hub.messages;
     const publisher = new EventHubsPublisher(sender);
     const users = Array.from({ length: 40 }, (_, i) => `coalesce-${i}`);
     // 40 concurrent "requests" of three events each, as 40 browsers posting at once.
@@ -69,6 +70,8 @@ describe('EventHubsPublisher', () => {
 
     const mine = () => received().filter((r) => r.event.userId.startsWith('coalesce-'));
     await until(() => mine().length === 120, '120 events');
+    // Each send is one hub message holding the JSON array of its events (shared/events/hubMessage.ts).
+    expect(hub.messages - messagesBefore).toBe(sender.sends);
     const partitionIds = await producer.getPartitionIds();
     for (const user of users) {
       const events = mine().filter((r) => r.event.userId === user);

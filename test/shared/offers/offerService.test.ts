@@ -15,6 +15,7 @@ import { provisionCosmos } from '../../../shared/runtime/provisioning';
 import { UserProfile } from '../../../shared/aggregation/documents';
 import { SequencedEvent } from '../../../shared/aggregation/triggerBatch';
 import { blobServiceFor, cosmosClientFor, startTestStack, TestStack } from '../../support/localStack';
+import { eventPosition } from '../../../shared/events/hubMessage';
 
 let stack: TestStack;
 let cosmos: CosmosClient;
@@ -81,9 +82,12 @@ function service(overrides: Partial<OfferServiceDependencies> = {}): OfferServic
 
 async function clicks(userId: string, productIds: string[]): Promise<void> {
   const at = new Date().toISOString();
+  // Increasing across calls, as the documents' watermarks outlive a call.
+  const firstSequence = (Date.now() - Date.UTC(2026, 0, 1)) * 10;
   const events = productIds.map((productId, i): SequencedEvent => ({
     partitionId: '0',
-    sequenceNumber: Date.now() * 10 + i,
+    sequenceNumber: firstSequence + i,
+    position: eventPosition(firstSequence + i, 0),
     enqueuedTime: at,
     event: {
       schemaVersion: 1,
