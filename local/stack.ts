@@ -1,11 +1,9 @@
-import { createHttpServer } from '@vercel/cosmosdb-server';
-import type { Server } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import { startRedisServer } from './redisServer';
 
 /**
- * The embedded local stack: Azurite Blob and the mock Event Hubs AMQP service (each in a worker thread),
- * @vercel/cosmosdb-server (in this process) and a redis-server child process. Nothing is downloaded and
+ * The embedded local stack: Azurite Blob, @vercel/cosmosdb-server and the mock Event Hubs AMQP service,
+ * each in a worker thread of this process, and a redis-server child process. Nothing is downloaded and
  * nothing is written to disk. A service whose connection setting is already given is not started: the
  * given endpoint is used instead.
  */
@@ -184,33 +182,34 @@ async function startBlob(env: Record<string, string | undefined>): Promise<Runni
   return { settings, stop };
 }
 
-async function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      resolve(typeof address === 'object' && address !== null ? address.port : 0);
-    });
-  });
-}
-
-async function closeHttp(server: Server): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+/**
+ * The Cosmos DB server runs in a worker thread as well: it is a JavaScript database answering every
+ * point read, query and bulk request of the functions, and on the host's event loop that work would
+ * be charged to each function run beside it. Keep-alive: the Cosmos SDK reuses connections, and a new
+ * TCP connection per request would make it several times slower than it needs to be.
+ */
+const COSMOS_WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createHttpServer } = require(workerData.modules.cosmosServer);
+const server = createHttpServer({ keepAlive: true });
+server.once('error', (error) => parentPort.postMessage({ failed: String(error && error.stack || error) }));
+server.listen(0, '127.0.0.1', () => parentPort.postMessage({ started: server.address().port }));
+parentPort.on('message', () => {
+  server.close(() => parentPort.postMessage({ stopped: true }));
   // Keep-alive sockets of clients that are still open would hold close() forever.
   server.closeAllConnections();
-  await closed;
-}
+});
+`;
 
 async function startCosmos(): Promise<Running> {
-  // Keep-alive: the Cosmos SDK reuses connections, and a new TCP connection per request would make the
-  // local Cosmos DB several times slower than it needs to be.
-  const server = createHttpServer({ keepAlive: true });
-  const port = await listen(server);
+  const { started: port, stop } = await startInWorker<number>('The Cosmos DB server', COSMOS_WORKER_SOURCE, {
+    modules: { cosmosServer: require.resolve('@vercel/cosmosdb-server') },
+  });
   return {
     settings: {
       CosmosDBConnection: `AccountEndpoint=http://127.0.0.1:${port}/;AccountKey=${COSMOS_EMULATOR_KEY};`,
     },
-    stop: () => closeHttp(server),
+    stop,
   };
 }
 
