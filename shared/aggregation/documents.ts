@@ -3,8 +3,9 @@ import { SequencedEvent } from './triggerBatch';
 
 /**
  * The aggregate documents and how one event folds into each. Every document carries `watermarks`: per hub
- * partition, the position of the last event folded in (shared/events/hubMessage.ts). An event at or below its partition's
- * watermark has been applied already and is skipped, which makes redelivery harmless (see docs/aggregation.md).
+ * partition, the position of the last event folded in (shared/events/hubMessage.ts). An event at or below
+ * its partition's watermark has been applied already and is skipped, which makes redelivery harmless (see
+ * docs/aggregation.md).
  */
 export interface AggregateDocument {
   id: string;
