@@ -103,7 +103,14 @@ export function recordHubEvents(settings: Readonly<Record<string, string>>): {
 } {
   const consumer = eventHubConsumerFor(settings);
   const delivered: DeliveredEvent[] = [];
-  const recorder = { delivered, messages: 0, close: async () => undefined as void };
+  const recorder = {
+    delivered,
+    messages: 0,
+    async close() {
+      await subscription.close();
+      await consumer.close();
+    },
+  };
   const subscription = consumer.subscribe(
     {
       processEvents: async (events, context) => {
@@ -119,9 +126,5 @@ export function recordHubEvents(settings: Readonly<Record<string, string>>): {
     },
     { startPosition: { enqueuedOn: new Date(0) }, maxWaitTimeInSeconds: 0.2 },
   );
-  recorder.close = async () => {
-    await subscription.close();
-    await consumer.close();
-  };
   return recorder;
 }
