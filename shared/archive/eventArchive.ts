@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { defaultRetry, isTransientStatus, withRetry } from '../resilience/retry';
 import { SequencedEvent, UnprocessableEvent } from '../aggregation/triggerBatch';
 import { clickstreamEventSchema } from '../events/clickstreamEvent';
-import { MAX_EVENTS_PER_MESSAGE } from '../events/hubMessage';
+import { messageSequenceNumber } from '../events/hubMessage';
 
 /**
  * One line of an archive blob: the event and where it sat in the hub (its message's sequence number and
@@ -120,7 +120,7 @@ function fromPendingName(
 ): { sequenceNumber: number; position: number } {
   if (record !== undefined) return { sequenceNumber: record.sequenceNumber, position: record.position };
   const position = Number(name.slice(-25, -5));
-  return { sequenceNumber: Math.floor(position / MAX_EVENTS_PER_MESSAGE), position };
+  return { sequenceNumber: messageSequenceNumber(position), position };
 }
 
 export class BlobEventArchive implements EventArchive {
@@ -183,7 +183,8 @@ export class BlobEventArchive implements EventArchive {
   ): Promise<string[]> {
     return this.writeRecords(
       eventHubName,
-      events.map((e) => ({ ...e, reason, body: e.event })),
+      // The event goes in `body`, as in every dead-letter record, and only there.
+      events.map(({ event, ...where }) => ({ ...where, reason, body: event })),
       (e) => `${pendingPrefix(eventHubName, e.partitionId)}${pad(e.position, 20)}.json`,
     );
   }

@@ -20,6 +20,11 @@ export function eventPosition(sequenceNumber: number, index: number): number {
   return sequenceNumber * MAX_EVENTS_PER_MESSAGE + index;
 }
 
+/** The sequence number of the message that carried the event at this position. */
+export function messageSequenceNumber(position: number): number {
+  return Math.floor(position / MAX_EVENTS_PER_MESSAGE);
+}
+
 /**
  * The events a message body holds: the elements of an array, or the body itself. `undefined` when an
  * array holds more than MAX_EVENTS_PER_MESSAGE, which no nextoffer publisher sends.

@@ -1,9 +1,19 @@
-import { eventPosition, eventsInMessage, MAX_EVENTS_PER_MESSAGE } from '../../../shared/events/hubMessage';
+import {
+  eventPosition,
+  eventsInMessage,
+  MAX_EVENTS_PER_MESSAGE,
+  messageSequenceNumber,
+} from '../../../shared/events/hubMessage';
 
 describe('eventPosition', () => {
   it('orders events by message, then by place in the message, and reads plainly', () => {
     expect(eventPosition(1234, 5)).toBe(1_234_005);
     expect(eventPosition(7, MAX_EVENTS_PER_MESSAGE - 1)).toBeLessThan(eventPosition(8, 0));
+  });
+
+  it('gives back the message of a position', () => {
+    expect(messageSequenceNumber(eventPosition(1234, 5))).toBe(1234);
+    expect(messageSequenceNumber(eventPosition(1234, MAX_EVENTS_PER_MESSAGE - 1))).toBe(1234);
   });
 
   it('stays exact for sequence numbers far beyond any partition’s lifetime', () => {
