@@ -2,6 +2,7 @@ import { getCurrentModel } from '../shared/affinity/runtime';
 import { UserProfile } from '../shared/aggregation/documents';
 import { RedisColdStartStore } from '../shared/coldstart/coldStartStore';
 import { getSettings } from '../shared/config/settings';
+import { CoalescedPointReads } from '../shared/cosmos/coalescedReads';
 import { CosmosDocumentStore } from '../shared/cosmos/documentStore';
 import { registerHttp } from '../shared/hosting/registry';
 import { loadOfferCatalog, loadOfferStats, loadPopularProducts } from '../shared/offers/cosmosOfferData';
@@ -14,7 +15,7 @@ import { getCosmosDatabase, getRedis } from '../shared/runtime/clients';
 /** GET|POST /api/offer: the next offer for a user, from their history, the affinity model and the rules. */
 const settings = getSettings();
 const database = getCosmosDatabase();
-const profiles = new CosmosDocumentStore(database);
+const profiles = new CoalescedPointReads<UserProfile>(new CosmosDocumentStore(database), 'userProfiles');
 const logError = (what: string) => (error: unknown) =>
   console.error(
     `offer: refreshing ${what} failed: ${error instanceof Error ? error.message : String(error)}`,
@@ -37,7 +38,7 @@ let popularSnapshot: ReadonlyMap<string, number> = new Map();
 const service = new OfferService({
   catalog: () => catalog.get(),
   offerStats: () => offerStats.get(),
-  readProfile: (userId, signal) => profiles.read<UserProfile>('userProfiles', userId, userId, signal),
+  readProfile: (userId, signal) => profiles.read(userId, userId, signal),
   scorer: new ModelAffinityScorer(getCurrentModel),
   coldStart: new RedisColdStartStore(getRedis(), settings.redis.keyPrefix),
   fallbackScores: () => {

@@ -27,6 +27,15 @@ export interface DocumentStore {
     signal?: AbortSignal,
   ): Promise<T | undefined>;
   /**
+   * Reads several documents of one container in one request where the store can (a bulk request in Cosmos
+   * DB); answers in the order of `keys`, undefined for a document that does not exist.
+   */
+  readMany<T extends { id: string }>(
+    container: CosmosContainerName,
+    keys: ReadonlyArray<{ partitionKey: string; id: string }>,
+    signal?: AbortSignal,
+  ): Promise<Array<T | undefined>>;
+  /**
    * Applies every update to its current document and writes each result only if nobody wrote that
    * document in between; a document somebody else wrote is read again and its update re-applied. Returns
    * the outcomes in the order of `updates`; throws when any document cannot be written.
@@ -117,6 +126,25 @@ export class CosmosDocumentStore implements DocumentStore {
       { ...defaultRetry, isTransient: isTransientStatus, ...(signal ? { signal } : {}) },
     );
     return response.resource ?? undefined;
+  }
+
+  async readMany<T extends { id: string }>(
+    name: CosmosContainerName,
+    keys: ReadonlyArray<{ partitionKey: string; id: string }>,
+    signal: AbortSignal = new AbortController().signal,
+  ): Promise<Array<T | undefined>> {
+    const responses = await this.bulk(
+      name,
+      signal,
+      keys.map(({ partitionKey, id }) => ({ operationType: 'Read', id, partitionKey })),
+    );
+    return responses.map((response, i) => {
+      if (response.statusCode === 404) return undefined;
+      if (isSuccess(response.statusCode)) return response.resourceBody as T | undefined;
+      throw new Error(
+        `${cosmosContainers[name].id}/${keys[i]?.id ?? '?'}: read answered status ${response.statusCode}`,
+      );
+    });
   }
 
   async updateMany<T extends { id: string }>(

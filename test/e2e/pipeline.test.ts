@@ -168,6 +168,39 @@ describe('the pipeline end to end', () => {
     expect(stats).toMatchObject({ impressions: 1, clicks: 1, clickThroughRate: 1 });
   });
 
+  it('answers concurrent requests each from its own profile, though their reads and model runs are shared', async () => {
+    // Requests that arrive together share one Cosmos DB bulk read and one ONNX run (TurnBatcher): each
+    // must still get the offer of its own history, and an unknown user among them cold start.
+    const shoppers = families.flatMap((family) =>
+      [0, 1, 2].map((n) => ({ userId: `together-${family}-${n}`, family })),
+    );
+    const posted = await postEvents(
+      shoppers.flatMap(({ userId, family }) =>
+        [1, 2, 3].map((i) => ({
+          type: 'product_click',
+          userId,
+          productId: `${family}-${i}`,
+          eventId: `together-${userId}-${i}`,
+          timestamp: new Date().toISOString(),
+        })),
+      ),
+    );
+    expect(posted.status).toBe(202);
+    for (const { userId } of shoppers) {
+      await eventually(
+        () => readDoc<UserProfile>('user-profiles', userId),
+        (p) => p.eventCounts.product_click === 3,
+        `the profile of ${userId}`,
+      );
+    }
+    const answers = await Promise.all([...shoppers.map((s) => s.userId), 'together-nobody'].map(getOffer));
+    shoppers.forEach(({ userId, family }, i) => {
+      expect(answers[i]).toMatchObject({ userId, source: 'model', offer: { offerId: `offer-${family}` } });
+    });
+    expect(answers.at(-1)).toMatchObject({ userId: 'together-nobody', degraded: [] });
+    expect(answers.at(-1)?.source).not.toBe('model');
+  });
+
   it('refuses bad input with a 4xx naming the field', async () => {
     const noUser = await fetch(`${host.url}/api/offer`);
     expect(noUser.status).toBe(400);

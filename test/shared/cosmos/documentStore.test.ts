@@ -242,3 +242,61 @@ describe('CosmosDocumentStore.updateMany', () => {
     );
   });
 });
+
+describe('CosmosDocumentStore.readMany', () => {
+  it('reads documents in one bulk request, in the order asked, undefined for those that do not exist', async () => {
+    await new CosmosDocumentStore(database).updateMany([
+      increment('many-read-a', 'w', 1, 1),
+      increment('many-read-b', 'w', 1, 2),
+    ]);
+    let bulkReads = 0;
+    const { store } = await storeBehind((request) => {
+      if (isBulkTo(request, 'product-stats')) bulkReads += 1;
+      return undefined;
+    });
+    const documents = await store.readMany<Counter>('productStats', [
+      { partitionKey: 'many-read-b', id: 'many-read-b' },
+      { partitionKey: 'many-read-none', id: 'many-read-none' },
+      { partitionKey: 'many-read-a', id: 'many-read-a' },
+    ]);
+    expect(documents.map((d) => d?.count)).toEqual([2, undefined, 1]);
+    expect(bulkReads).toBe(1);
+  });
+
+  it('retries reads the server throttles and answers once they pass', async () => {
+    await new CosmosDocumentStore(database).updateMany([increment('many-read-throttled', 'w', 1, 7)]);
+    let throttled = 0;
+    const { store, proxy } = await storeBehind((request, body) =>
+      isBulkTo(request, 'product-stats') && throttled++ < 2
+        ? everyOperation(body, 429, { retryAfterMilliseconds: 5 })
+        : undefined,
+    );
+    const [document] = await store.readMany<Counter>('productStats', [
+      { partitionKey: 'many-read-throttled', id: 'many-read-throttled' },
+    ]);
+    expect(document?.count).toBe(7);
+    expect(proxy.faults).toBe(2);
+  });
+
+  it('fails, naming the container and document, on a status that is neither found nor not found', async () => {
+    const { store } = await storeBehind((request, body) =>
+      isBulkTo(request, 'product-stats') ? everyOperation(body, 400) : undefined,
+    );
+    await expect(
+      store.readMany('productStats', [{ partitionKey: 'many-read-bad', id: 'many-read-bad' }]),
+    ).rejects.toThrow('product-stats/many-read-bad: read answered status 400');
+  });
+
+  it('stops retrying once its signal aborts', async () => {
+    const { store } = await storeBehind((request, body) =>
+      isBulkTo(request, 'product-stats')
+        ? everyOperation(body, 429, { retryAfterMilliseconds: 50 })
+        : undefined,
+    );
+    const gaveUp = AbortSignal.timeout(30);
+    await expect(
+      store.readMany('productStats', [{ partitionKey: 'many-read-slow', id: 'many-read-slow' }], gaveUp),
+    ).rejects.toThrow();
+    expect(gaveUp.aborted).toBe(true);
+  });
+});

@@ -6,7 +6,7 @@ describe('ModelAffinityScorer', () => {
       async () => ({
         version: 'v1',
         itemIds: ['a', 'b', 'c'],
-        score: async () => Float32Array.from([0.2, -1, 3]),
+        scoreBatch: async (histories) => histories.map(() => Float32Array.from([0.2, -1, 3])),
       }),
       2,
     );
