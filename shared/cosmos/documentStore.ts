@@ -133,17 +133,28 @@ export class CosmosDocumentStore implements DocumentStore {
     keys: ReadonlyArray<{ partitionKey: string; id: string }>,
     signal: AbortSignal = new AbortController().signal,
   ): Promise<Array<T | undefined>> {
+    return (await this.readVersions<T>(name, keys, signal)).map((read) => read.document);
+  }
+
+  /** One bulk Read of `keys`: each document (undefined when there is none) with its ETag. */
+  private async readVersions<T>(
+    name: CosmosContainerName,
+    keys: ReadonlyArray<{ partitionKey: string; id: string }>,
+    signal: AbortSignal,
+  ): Promise<Array<{ document: T | undefined; eTag: string | undefined }>> {
     const responses = await this.bulk(
       name,
       signal,
       keys.map(({ partitionKey, id }) => ({ operationType: 'Read', id, partitionKey })),
     );
     return responses.map((response, i) => {
-      if (response.statusCode === 404) return undefined;
-      if (isSuccess(response.statusCode)) return response.resourceBody as T | undefined;
-      throw new Error(
-        `${cosmosContainers[name].id}/${keys[i]?.id ?? '?'}: read answered status ${response.statusCode}`,
-      );
+      if (response.statusCode === 404) return { document: undefined, eTag: undefined };
+      if (!isSuccess(response.statusCode)) {
+        throw new Error(
+          `${cosmosContainers[name].id}/${keys[i]?.id ?? '?'}: read failed with status ${response.statusCode}`,
+        );
+      }
+      return { document: response.resourceBody as unknown as T, eTag: response.eTag };
     });
   }
 
@@ -190,24 +201,15 @@ export class CosmosDocumentStore implements DocumentStore {
     let pending = updates.map((_, index) => index);
     for (let round = 0; round < this.maxConflictRounds && pending.length > 0; round++) {
       if (round > 0) await sleep(jitteredBackoff(this.conflictBackoff, round), signal);
-      const reads = await this.bulk(
+      const reads = await this.readVersions<T>(
         name,
+        pending.map((index) => updates[index] as DocumentUpdate<T>),
         signal,
-        pending.map((index) => {
-          const update = updates[index] as DocumentUpdate<T>;
-          return { operationType: 'Read', id: update.id, partitionKey: update.partitionKey };
-        }),
       );
       const writes: Array<{ index: number; operation: OperationInput }> = [];
       pending.forEach((index, i) => {
         const update = updates[index] as DocumentUpdate<T>;
-        const read = reads[i] as BulkResult;
-        if (read.statusCode !== 404 && !isSuccess(read.statusCode)) {
-          throw new Error(
-            `${cosmosContainers[name].id}/${update.id}: read failed with status ${read.statusCode}`,
-          );
-        }
-        const current = read.statusCode === 404 ? undefined : (read.resourceBody as unknown as T);
+        const { document: current, eTag } = reads[i] as (typeof reads)[number];
         const next = update.apply(current);
         if (next === undefined) {
           outcomes[index] = 'unchanged';
@@ -224,7 +226,7 @@ export class CosmosDocumentStore implements DocumentStore {
                   id: update.id,
                   partitionKey: update.partitionKey,
                   resourceBody,
-                  ifMatch: read.eTag ?? '',
+                  ifMatch: eTag ?? '',
                 },
         });
       });

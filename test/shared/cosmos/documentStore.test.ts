@@ -284,7 +284,7 @@ describe('CosmosDocumentStore.readMany', () => {
     );
     await expect(
       store.readMany('productStats', [{ partitionKey: 'many-read-bad', id: 'many-read-bad' }]),
-    ).rejects.toThrow('product-stats/many-read-bad: read answered status 400');
+    ).rejects.toThrow('product-stats/many-read-bad: read failed with status 400');
   });
 
   it('stops retrying once its signal aborts', async () => {
