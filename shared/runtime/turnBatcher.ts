@@ -16,9 +16,10 @@ interface Waiter<Input, Output> {
  * Calls are gathered until `setImmediate`, which runs once the poll phase is done: an idle host waits no
  * longer than the current turn, a loaded one sends fewer, fuller batches.
  *
- * Each call keeps its own `signal`: when it aborts, that call rejects at once with the signal's reason and
- * the others wait on; the batch's own signal aborts only when every call in it has given up, so a batch
- * nobody waits for stops its requests and retries.
+ * Each call keeps its own `signal`: when it aborts, that call rejects with the signal's reason (at once
+ * while its batch runs, else when the batch would start) and the others wait on; the batch's own signal
+ * aborts only when every call in it has given up, so a batch nobody waits for stops its requests and
+ * retries.
  */
 export class TurnBatcher<Input, Output> {
   private pending: Array<Waiter<Input, Output>> = [];
