@@ -31,7 +31,11 @@ export interface FunctionsHostOptions {
   /** App settings for binding expressions and trigger connections; defaults to process.env. */
   env?: Readonly<Record<string, string | undefined>>;
   log?: HostLogger;
-  /** Event Hubs partition load balancing across host instances; defaults to the SDK's (10 s / 60 s). */
+  /**
+   * Event Hubs partition load balancing across host instances. Defaults to the SDK's intervals (10 s /
+   * 60 s) with the greedy strategy: the SDK's default, balanced, claims one partition per 10 s, so a lone
+   * `npm start` would leave some partitions unread for 30 s or more after it says it is ready.
+   */
   eventHubLoadBalancing?: LoadBalancingOptions;
   maxRequestBodyBytes?: number;
   /** Run Event Hubs and timer triggers (default true). */
@@ -126,7 +130,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions = {}): Pr
               env,
               config: config.eventHubs,
               invocations,
-              loadBalancing: options.eventHubLoadBalancing ?? {},
+              loadBalancing: options.eventHubLoadBalancing ?? { strategy: 'greedy' },
             }),
           );
         } else if (registration.kind === 'timer') {
