@@ -77,8 +77,13 @@ async function startHost(functionName: string): Promise<FunctionsHost> {
     hostJson,
     env: stack.env(),
     log: (level, message) => logs.push({ level, message }),
-    // Fast load balancing so two hosts settle on a split within a second or two.
-    eventHubLoadBalancing: { updateIntervalInMs: 100, partitionOwnershipExpirationIntervalInMs: 1500 },
+    // The host's default strategy (greedy), with fast intervals so two hosts settle on a split within a
+    // second or two.
+    eventHubLoadBalancing: {
+      strategy: 'greedy',
+      updateIntervalInMs: 100,
+      partitionOwnershipExpirationIntervalInMs: 1500,
+    },
     runShutdownHooksOnStop: false,
   });
   hosts.push(host);
