@@ -17,7 +17,7 @@ import { generateGenreInteractions, generateSyntheticInteractions } from '../mod
  * ratings): `latent` (models/affinity/synthetic.ts, Gaussian latent factors, popularity independent of
  * taste) and `genre` (a non-negative genre mixture, popularity that follows quality). Each runs twice on
  * the same split: the model as shipped (blend chosen on validation) and EASE alone (--blend 0
- * --low-rank-share 0), so the blend's gain is measured against the same baselines in the same run.
+ * --low-rank-share 0 --low-pass-share 0), so the blend's gain is measured against the same baselines in the same run.
  *
  * With `--input FILE` it runs a real ratings file instead (MovieLens-100k's u.data: the data set the
  * quality goal names, which the repository cannot ship) over several split seeds, and reports each
@@ -44,7 +44,7 @@ const shapes: Shape[] = [
 function describeModel(model: AffinityEvaluation['model']): string {
   if (!('lambda' in model))
     return `${model.algorithm} (${model.weighting}, β ${model.rp3Beta}, K ${model.neighbours})`;
-  return `${model.algorithm} (λ ${model.lambda} ${model.weighting}, s ${model.blend}, β ${model.rp3Beta}, c ${model.lowRankShare}, r ${model.lowRank})`;
+  return `${model.algorithm} (λ ${model.lambda} ${model.weighting}, s ${model.blend}, β ${model.rp3Beta}, c ${model.lowRankShare}, r ${model.lowRank}, h ${model.lowPassShare}, q ${model.lowPassRank})`;
 }
 
 type Metrics = Pick<AffinityEvaluation['model'], 'ndcgAtK' | 'precisionAtK' | 'map' | 'recallAtK'>;
@@ -57,7 +57,12 @@ function metricLine(label: string, m: Metrics): string {
 async function evaluateBoth(interactions: readonly Interaction[], seed?: number) {
   const seedOption = seed === undefined ? {} : { seed };
   const shipped = await evaluateAffinity(interactions, seedOption);
-  const easeAlone = await evaluateAffinity(interactions, { ...seedOption, blend: 0, lowRankShare: 0 });
+  const easeAlone = await evaluateAffinity(interactions, {
+    ...seedOption,
+    blend: 0,
+    lowRankShare: 0,
+    lowPassShare: 0,
+  });
   return { shipped, easeAlone };
 }
 

@@ -135,7 +135,7 @@ async function runCase(spec: Case): Promise<CaseResult> {
     parameters:
       'neighbours' in parameters
         ? `K ${parameters.neighbours}, β ${parameters.rp3Beta}`
-        : `λ ${parameters.lambda}, s ${parameters.blend}, β ${parameters.rp3Beta}, c ${parameters.lowRankShare}, r ${parameters.lowRank}`,
+        : `λ ${parameters.lambda}, s ${parameters.blend}, β ${parameters.rp3Beta}, c ${parameters.lowRankShare}, r ${parameters.lowRank}, h ${parameters.lowPassShare}, q ${parameters.lowPassRank}`,
     weighting: bundle.manifest.weighting,
     ndcgAtK: bundle.manifest.metrics?.ndcgAtK ?? null,
     precisionAtK: bundle.manifest.metrics?.precisionAtK ?? null,

@@ -9,7 +9,8 @@ const usage = `usage: npx nextoffer affinity <subcommand> [options]
 
   train --input FILE --out DIR [--format F] [--model auto|dense|sparse] [--max-items N] [--neighbours K]
         [--lambda auto|N] [--weighting W] [--blend auto|N] [--rp3-beta auto|N] [--low-rank-share auto|N]
-        [--low-rank auto|N] [--no-evaluate] [--seed N] [--model-version V]
+        [--low-rank auto|N] [--low-pass-share auto|N] [--low-pass-rank auto|N] [--no-evaluate] [--seed N]
+        [--model-version V]
       Trains the affinity model and writes a bundle (model.onnx, items.json, coldStart.json,
       manifest.json) to DIR. Without --input it reads the last AFFINITY_TRAINING_DAYS days of the
       clickstream archive (settings ArchiveStorage, ARCHIVE_CONTAINER, EVENTHUB_NAME).
@@ -21,7 +22,7 @@ const usage = `usage: npx nextoffer affinity <subcommand> [options]
 
   evaluate --input FILE [--k 10] [--seed N] [--format F] [--model auto|dense|sparse] [--max-items N]
            [--neighbours K] [--lambda auto|N] [--weighting W] [--blend auto|N] [--rp3-beta auto|N]
-           [--low-rank-share auto|N] [--low-rank auto|N]
+           [--low-rank-share auto|N] [--low-rank auto|N] [--low-pass-share auto|N] [--low-pass-rank auto|N]
       Per-user random 75/25 split; prints MAP, nDCG@k, Precision@k, Recall@k of the model and of the
       popularity and SAR (Jaccard co-occurrence) baselines as JSON.
 
@@ -32,11 +33,12 @@ const usage = `usage: npx nextoffer affinity <subcommand> [options]
 
 Input files (FILE): CSV with header userId,itemId[,weight][,timestamp][,category], JSON Lines with those
 fields, or MovieLens rating dumps (u.data, ratings.dat, ratings.csv); --format auto|csv|jsonl|movielens
-(default auto). The dense model blends EASE, RP3beta and a low-rank projection into one item matrix over
-at most --max-items items (default 5000, the most popular): --lambda is EASE's regularisation,
---rp3-beta RP3beta's popularity exponent (0 or more), --blend RP3beta's share next to EASE (0 = EASE
-alone, 1 = RP3beta alone), --low-rank the projection's rank and --low-rank-share its share (0 = none),
---weighting W (auto|binary|log1p|raw) how weights enter the model; 'auto' (the default for all) chooses
+(default auto). The dense model blends EASE, RP3beta, a low-rank projection and a degree-normalised
+low-pass filter into one item matrix over at most --max-items items (default 5000, the most popular):
+--lambda is EASE's regularisation, --rp3-beta RP3beta's popularity exponent (0 or more), --blend
+RP3beta's share next to EASE (0 = EASE alone, 1 = RP3beta alone), --low-rank the projection's rank and
+--low-rank-share its share (0 = none), --low-pass-rank the filter's rank and --low-pass-share its share
+(0 = none), --weighting W (auto|binary|log1p|raw) how weights enter the model; 'auto' (the default for all) chooses
 them on a validation split of the training data. The sparse model keeps each item's --neighbours K
 (default 100) strongest RP3beta neighbours over the whole catalog (--rp3-beta and --weighting apply,
 the other dense options do not). --model auto (the default) trains the dense model when the catalog
@@ -93,6 +95,11 @@ function share(name: string, raw: string | undefined): number | 'auto' {
 function lowRank(raw: string | undefined): number | 'auto' {
   if (raw === undefined || raw === 'auto') return 'auto';
   return positiveInteger('low-rank', raw, 1);
+}
+
+function lowPassRank(raw: string | undefined): number | 'auto' {
+  if (raw === undefined || raw === 'auto') return 'auto';
+  return positiveInteger('low-pass-rank', raw, 1);
 }
 
 function rp3Beta(raw: string | undefined): number | 'auto' {
@@ -175,6 +182,8 @@ async function train(args: string[]): Promise<number> {
       'rp3-beta': { type: 'string' },
       'low-rank-share': { type: 'string' },
       'low-rank': { type: 'string' },
+      'low-pass-share': { type: 'string' },
+      'low-pass-rank': { type: 'string' },
       'no-evaluate': { type: 'boolean' },
       seed: { type: 'string' },
       'model-version': { type: 'string' },
@@ -191,6 +200,8 @@ async function train(args: string[]): Promise<number> {
     rp3Beta: rp3Beta(values['rp3-beta']),
     lowRankShare: share('low-rank-share', values['low-rank-share']),
     lowRank: lowRank(values['low-rank']),
+    lowPassShare: share('low-pass-share', values['low-pass-share']),
+    lowPassRank: lowPassRank(values['low-pass-rank']),
     evaluate: values['no-evaluate'] !== true,
     seed: nonNegativeInteger('seed', values.seed, 42),
     version: values['model-version'],
@@ -302,6 +313,8 @@ async function evaluate(args: string[]): Promise<number> {
       'rp3-beta': { type: 'string' },
       'low-rank-share': { type: 'string' },
       'low-rank': { type: 'string' },
+      'low-pass-share': { type: 'string' },
+      'low-pass-rank': { type: 'string' },
     },
   });
   const input = required('input', values.input);
@@ -319,6 +332,8 @@ async function evaluate(args: string[]): Promise<number> {
     rp3Beta: rp3Beta(values['rp3-beta']),
     lowRankShare: share('low-rank-share', values['low-rank-share']),
     lowRank: lowRank(values['low-rank']),
+    lowPassShare: share('low-pass-share', values['low-pass-share']),
+    lowPassRank: lowPassRank(values['low-pass-rank']),
     onProgress: progress,
   };
   const interactions = await readInput(input, format(values.format));

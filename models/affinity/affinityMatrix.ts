@@ -8,6 +8,7 @@ import {
   Weighting,
 } from './ease';
 import { UserRow } from './interactionMatrix';
+import { lowPassBasis, lowPassWeights } from './lowPass';
 import { lowRankBasis, lowRankWeights } from './lowRank';
 import { rp3betaWeights } from './rp3beta';
 
@@ -15,13 +16,14 @@ import { rp3betaWeights } from './rp3beta';
  * The affinity model: one item × item matrix M, a user's scores being their weighted history times M
  * (exactly what the ONNX graph computes). M blends three item × item models of different kinds,
  *
- *   M = (1 − c)·[(1 − s)·B/‖B‖ + s·W/‖W‖] + c·L/‖L‖        (‖·‖ the Frobenius norm)
+ *   M = (1 − h)·{(1 − c)·[(1 − s)·B/‖B‖ + s·W/‖W‖] + c·L/‖L‖} + h·H/‖H‖        (‖·‖ the Frobenius norm)
  *
  * with B EASE's regression weights (ease.ts), W RP3beta's random-walk transitions (rp3beta.ts), L the
- * rank-r projection onto the dominant taste directions (lowRank.ts), s the blend share and c the
- * low-rank share. A user's blended score is the same blend of the three models' scores, each on a
- * common scale, so the one matrix serves them all at the cost of one. s = c = 0 is plain EASE; λ, β, s,
- * r and c are chosen on an inner validation split of the training data (lambdaSearch.ts, blendSearch.ts).
+ * rank-r projection onto the dominant taste directions (lowRank.ts), H the degree-normalised low-pass
+ * filter of rank q (lowPass.ts), s the blend share, c the low-rank share and h the low-pass share. A
+ * user's blended score is the same blend of the four models' scores, each on a common scale, so the one
+ * matrix serves them all at the cost of one. s = c = h = 0 is plain EASE; λ, β, s, r, c, q and h are
+ * chosen on an inner validation split of the training data (lambdaSearch.ts, blendSearch.ts).
  */
 export interface AffinityMatrixOptions {
   /** EASE's L2 regularisation λ. */
@@ -37,6 +39,10 @@ export interface AffinityMatrixOptions {
   lowRankShare: number;
   /** Rank r of the low-rank part. */
   lowRank: number;
+  /** Share h of the low-pass part, 0 (none) to 1 (it alone). */
+  lowPassShare: number;
+  /** Rank q of the low-pass part. */
+  lowPassRank: number;
 }
 
 export function frobeniusNorm(matrix: Float32Array | Float64Array): number {
@@ -65,20 +71,30 @@ export function blendMatrices(parts: readonly BlendPart[]): Float32Array {
   return result;
 }
 
-/** The three shares (EASE, RP3beta, low rank) the options describe; they sum to 1. */
-export function blendShares(options: Pick<AffinityMatrixOptions, 'blend' | 'lowRankShare'>): {
+/** The four shares (EASE, RP3beta, low rank, low pass) the options describe; they sum to 1. */
+export function blendShares(
+  options: Pick<AffinityMatrixOptions, 'blend' | 'lowRankShare' | 'lowPassShare'>,
+): {
   ease: number;
   rp3beta: number;
   lowRank: number;
+  lowPass: number;
 } {
   for (const [name, value] of [
     ['blend', options.blend],
     ['lowRankShare', options.lowRankShare],
+    ['lowPassShare', options.lowPassShare],
   ] as const) {
     if (!(value >= 0 && value <= 1)) throw new Error(`${name} must be within [0, 1], got ${value}`);
   }
-  const rest = 1 - options.lowRankShare;
-  return { ease: rest * (1 - options.blend), rp3beta: rest * options.blend, lowRank: options.lowRankShare };
+  const outer = 1 - options.lowPassShare;
+  const rest = outer * (1 - options.lowRankShare);
+  return {
+    ease: rest * (1 - options.blend),
+    rp3beta: rest * options.blend,
+    lowRank: outer * options.lowRankShare,
+    lowPass: options.lowPassShare,
+  };
 }
 
 export function trainAffinityMatrix(
@@ -98,6 +114,13 @@ export function trainAffinityMatrix(
     parts.push({
       weights: lowRankWeights(basis, n, options.lowRank, options.lowRank),
       share: shares.lowRank,
+    });
+  }
+  if (shares.lowPass > 0) {
+    const basis = lowPassBasis(restricted, n, options.lowPassRank);
+    parts.push({
+      weights: lowPassWeights(basis, n, options.lowPassRank, options.lowPassRank),
+      share: shares.lowPass,
     });
   }
   if (shares.ease > 0) {

@@ -2,6 +2,7 @@ import { blendShares, frobeniusNorm } from './affinityMatrix';
 import { CatalogRow, easeWeightsFromGram, gramMatrix, Weighting } from './ease';
 import { UserRow } from './interactionMatrix';
 import { innerValidationSplit } from './lambdaSearch';
+import { lowPassBasis, lowPassWeights } from './lowPass';
 import { lowRankBasis } from './lowRank';
 import { rankingMetrics } from './protocol';
 import { popularityDemotion, randomWalkWeights } from './rp3beta';
@@ -11,9 +12,10 @@ import { topItems } from '../../shared/affinity/affinityModel';
  * Chooses the blend of the affinity matrix (affinityMatrix.ts) on the same inner validation split as
  * the λ search (training data only), with EASE at the λ already chosen, in two stages:
  *   1. RP3beta's β and its share s next to EASE: every β with every share, next to EASE alone;
- *   2. with that pair fixed, the low-rank part's rank r and share c: every r with every c, next to none.
- * The simpler candidate (EASE alone; no low-rank part) is scored first and wins ties, so each part only
- * enters where validation says it helps.
+ *   2. with that pair fixed, the low-rank part's rank r and share c: every r with every c, next to none;
+ *   3. with that blend fixed, the low-pass part's rank q and share h: every q with every h, next to none.
+ * The simpler candidate (EASE alone; no low-rank part; no low-pass part) is scored first and wins ties,
+ * so each part only enters where validation says it helps.
  *
  * A blend's scores are the same blend of its parts' scores, so each user is scored once by EASE, once
  * per β and once per rank (x·V·Vᵀ costs history × r + catalog × r), and every candidate costs only a
@@ -23,6 +25,8 @@ export const RP3_BETAS = [0.5, 0.6, 0.7, 0.8, 0.9, 1] as const;
 export const BLEND_SHARES = [0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1] as const;
 export const LOW_RANKS = [8, 16, 32] as const;
 export const LOW_RANK_SHARES = [0, 0.1, 0.2, 0.3, 0.4] as const;
+export const LOW_PASS_RANKS = [32, 64] as const;
+export const LOW_PASS_SHARES = [0, 0.2, 0.4, 0.5, 0.6] as const;
 
 export interface BlendSearchOptions {
   weighting: Weighting;
@@ -34,6 +38,8 @@ export interface BlendSearchOptions {
   blends?: readonly number[];
   lowRanks?: readonly number[];
   lowRankShares?: readonly number[];
+  lowPassRanks?: readonly number[];
+  lowPassShares?: readonly number[];
   onProgress?: (message: string) => void;
 }
 
@@ -44,12 +50,20 @@ export interface BlendChoice {
   lowRankShare: number;
   /** 0 when the low-rank share is 0 (no low-rank part). */
   lowRank: number;
+  lowPassShare: number;
+  /** 0 when the low-pass share is 0 (no low-pass part). */
+  lowPassRank: number;
 }
 
 export interface BlendSearchResult extends BlendChoice {
   ndcgAtK: number;
   tried: Array<BlendChoice & { ndcgAtK: number }>;
 }
+
+const NO_LOW_RANK = { lowRankShare: 0, lowRank: 0 } as const;
+const NO_LOW_PASS = { lowPassShare: 0, lowPassRank: 0 } as const;
+/** EASE alone: the first and simplest candidate. */
+export const EASE_ALONE: Readonly<BlendChoice> = { blend: 0, rp3Beta: 0, ...NO_LOW_RANK, ...NO_LOW_PASS };
 
 /** A part's validation scores for one user, already divided by the part's matrix norm. */
 type PartScorer = (row: CatalogRow, scores: Float64Array) => void;
@@ -131,6 +145,40 @@ function lowRankScorer(basis: Float64Array, n: number, width: number, rank: numb
 }
 
 /**
+ * Records a stage's candidates in `tried` and returns the best so far: a candidate replaces it only by
+ * scoring higher (the simpler choice wins ties), unless the part is required (no share of 0 was
+ * offered), when the best of the stage wins outright.
+ */
+function adoptBetter<T extends BlendChoice>(
+  best: T & { ndcgAtK: number },
+  candidates: readonly T[],
+  scores: readonly number[],
+  required: boolean,
+  tried: Array<BlendChoice & { ndcgAtK: number }>,
+): T & { ndcgAtK: number } {
+  let winner = required ? undefined : best;
+  candidates.forEach((choice, c) => {
+    const candidate = { ...choice, ndcgAtK: scores[c]! };
+    tried.push(candidate);
+    if (winner === undefined || candidate.ndcgAtK > winner.ndcgAtK) winner = candidate;
+  });
+  return winner ?? best;
+}
+
+/** The weighted sum of parts' scores as one part (a blend already chosen); zero weights are skipped. */
+function weightedScorer(parts: ReadonlyArray<readonly [PartScorer, number]>, n: number): PartScorer {
+  const partScores = new Float64Array(n);
+  return (row, scores) => {
+    scores.fill(0);
+    for (const [score, weight] of parts) {
+      if (weight === 0) continue;
+      score(row, partScores);
+      for (let j = 0; j < n; j++) scores[j]! += weight * partScores[j]!;
+    }
+  };
+}
+
+/**
  * Validation nDCG@k of each candidate, a candidate being a weighting of parts' scores (weights in the
  * order of `parts`); one scoring pass per part per user.
  */
@@ -179,9 +227,11 @@ export function searchBlend(
 
   // Stage 1: EASE and RP3beta. Parts: [EASE, walk(β₀), walk(β₁), …].
   const first: BlendChoice[] = [
-    ...(blends.includes(0) ? [{ blend: 0, rp3Beta: 0, lowRankShare: 0, lowRank: 0 }] : []),
+    ...(blends.includes(0) ? [{ ...EASE_ALONE }] : []),
     ...betas.flatMap((rp3Beta) =>
-      blends.filter((blend) => blend > 0).map((blend) => ({ blend, rp3Beta, lowRankShare: 0, lowRank: 0 })),
+      blends
+        .filter((blend) => blend > 0)
+        .map((blend) => ({ blend, rp3Beta, ...NO_LOW_RANK, ...NO_LOW_PASS })),
     ),
   ];
   const firstScores = scoreCandidates(
@@ -220,15 +270,48 @@ export function searchBlend(
       }),
     );
     // Without 0 among the shares a low-rank part is required, so the best with one wins outright.
-    const required = !lowRankShares.includes(0);
-    second.forEach((choice, c) => {
-      const candidate = { ...choice, ndcgAtK: secondScores[c]! };
-      tried.push(candidate);
-      if (candidate.ndcgAtK > best.ndcgAtK || (required && c === 0)) best = candidate;
-    });
+    best = adoptBetter(best, second, secondScores, !lowRankShares.includes(0), tried);
+  }
+  // Stage 3: the low-pass part next to the chosen blend. Parts: [that blend, low pass q₀, q₁, …].
+  const passRanks = (options.lowPassRanks ?? LOW_PASS_RANKS).filter((rank) => rank >= 1 && rank <= n);
+  const passShares = options.lowPassShares ?? LOW_PASS_SHARES;
+  const positivePassShares = passShares.filter((h) => h > 0);
+  if (passRanks.length > 0 && positivePassShares.length > 0) {
+    const shares = blendShares(best);
+    const chosen = weightedScorer(
+      [
+        [ease, shares.ease],
+        [best.blend > 0 ? walks[betas.indexOf(best.rp3Beta)]! : ease, shares.rp3beta],
+        [
+          best.lowRankShare > 0 && basis !== undefined ? lowRankScorer(basis, n, widest, best.lowRank) : ease,
+          shares.lowRank,
+        ],
+      ],
+      n,
+    );
+    const passWidest = Math.max(...passRanks);
+    const passBasis = lowPassBasis(train, n, passWidest);
+    const lowPasses = passRanks.map((rank) =>
+      matrixScorer(lowPassWeights(passBasis, n, passWidest, rank), n),
+    );
+    const third = passRanks.flatMap((lowPassRank) =>
+      positivePassShares.map((lowPassShare) => ({ ...best, lowPassShare, lowPassRank })),
+    );
+    const thirdScores = scoreCandidates(
+      train,
+      validation,
+      n,
+      options.k,
+      [chosen, ...lowPasses],
+      third.map((choice) => [
+        1 - choice.lowPassShare,
+        ...passRanks.map((q) => (q === choice.lowPassRank ? choice.lowPassShare : 0)),
+      ]),
+    );
+    best = adoptBetter(best, third, thirdScores, !passShares.includes(0), tried);
   }
   options.onProgress?.(
-    `search: blend ${best.blend} with RP3beta β=${best.rp3Beta}, low-rank share ${best.lowRankShare} at rank ${best.lowRank} gives validation nDCG@${options.k} ${best.ndcgAtK}`,
+    `search: blend ${best.blend} with RP3beta β=${best.rp3Beta}, low-rank share ${best.lowRankShare} at rank ${best.lowRank}, low-pass share ${best.lowPassShare} at rank ${best.lowPassRank} gives validation nDCG@${options.k} ${best.ndcgAtK}`,
   );
   return { ...best, tried };
 }

@@ -35,13 +35,15 @@ export interface AffinityEvaluation {
   };
 }
 
-/** The dense model's hyperparameters (the blend of EASE, RP3beta and the low-rank part). */
+/** The dense model's hyperparameters (the blend of EASE, RP3beta, the low-rank and low-pass parts). */
 export interface DenseParameters {
   lambda: number;
   blend: number;
   rp3Beta: number;
   lowRankShare: number;
   lowRank: number;
+  lowPassShare: number;
+  lowPassRank: number;
 }
 
 /** The sparse top-K neighbour model's hyperparameters. */
@@ -68,6 +70,8 @@ function fitParameters(
     rp3Beta: fit.rp3Beta,
     lowRankShare: fit.lowRankShare,
     lowRank: fit.lowRank,
+    lowPassShare: fit.lowPassShare,
+    lowPassRank: fit.lowPassRank,
   };
 }
 

@@ -55,6 +55,10 @@ export interface AffinityTrainingOptions {
   lowRankShare?: number | 'auto';
   /** Rank of the low-rank part, or 'auto' (default) to choose it with its share. */
   lowRank?: number | 'auto';
+  /** Share of the low-pass part (0 = none), or 'auto' (default). */
+  lowPassShare?: number | 'auto';
+  /** Rank of the low-pass part, or 'auto' (default) to choose it with its share. */
+  lowPassRank?: number | 'auto';
   /** Longest history a scoring call uses. */
   maxHistory?: number;
   /** Items per cold-start list. */
@@ -80,6 +84,8 @@ export const defaultTrainingOptions = {
   rp3Beta: 'auto' as number | 'auto',
   lowRankShare: 'auto' as number | 'auto',
   lowRank: 'auto' as number | 'auto',
+  lowPassShare: 'auto' as number | 'auto',
+  lowPassRank: 'auto' as number | 'auto',
   maxHistory: 500,
   coldStartSize: 100,
   k: 10,
@@ -99,6 +105,8 @@ export function resolveTrainingOptions(options: AffinityTrainingOptions): Resolv
     rp3Beta: options.rp3Beta ?? defaultTrainingOptions.rp3Beta,
     lowRankShare: options.lowRankShare ?? defaultTrainingOptions.lowRankShare,
     lowRank: options.lowRank ?? defaultTrainingOptions.lowRank,
+    lowPassShare: options.lowPassShare ?? defaultTrainingOptions.lowPassShare,
+    lowPassRank: options.lowPassRank ?? defaultTrainingOptions.lowPassRank,
     maxHistory: options.maxHistory ?? defaultTrainingOptions.maxHistory,
     coldStartSize: options.coldStartSize ?? defaultTrainingOptions.coldStartSize,
     k: options.k ?? defaultTrainingOptions.k,
@@ -239,10 +247,11 @@ function resolveHyperparameters(
     }
     chosen = { lambda: best!.lambda, weighting: best!.weighting };
   }
-  const { blend, rp3Beta, lowRankShare, lowRank } = options;
+  const { blend, rp3Beta, lowRankShare, lowRank, lowPassShare, lowPassRank } = options;
   const fixedPair = blend !== 'auto' && (rp3Beta !== 'auto' || blend === 0);
   const fixedLowRank = lowRankShare !== 'auto' && (lowRank !== 'auto' || lowRankShare === 0);
-  if (fixedPair && fixedLowRank) {
+  const fixedLowPass = lowPassShare !== 'auto' && (lowPassRank !== 'auto' || lowPassShare === 0);
+  if (fixedPair && fixedLowRank && fixedLowPass) {
     return {
       ...options,
       kind: 'dense',
@@ -251,6 +260,8 @@ function resolveHyperparameters(
       rp3Beta: rp3Beta === 'auto' ? 0 : rp3Beta,
       lowRankShare,
       lowRank: lowRank === 'auto' ? 0 : lowRank,
+      lowPassShare,
+      lowPassRank: lowPassRank === 'auto' ? 0 : lowPassRank,
     };
   }
   const search = searchBlend(rows, itemCount, {
@@ -261,26 +272,31 @@ function resolveHyperparameters(
     ...(rp3Beta === 'auto' ? {} : { betas: [rp3Beta] }),
     ...(lowRankShare === 'auto' ? {} : { lowRankShares: [lowRankShare] }),
     ...(lowRank === 'auto' ? {} : { lowRanks: [lowRank] }),
+    ...(lowPassShare === 'auto' ? {} : { lowPassShares: [lowPassShare] }),
+    ...(lowPassRank === 'auto' ? {} : { lowPassRanks: [lowPassRank] }),
   });
   const choice: BlendChoice = {
     blend: search.blend,
     rp3Beta: search.rp3Beta,
     lowRankShare: search.lowRankShare,
     lowRank: search.lowRank,
+    lowPassShare: search.lowPassShare,
+    lowPassRank: search.lowPassRank,
   };
   onProgress?.(
-    `search chose λ=${chosen.lambda}, ${chosen.weighting} weighting, blend ${choice.blend} with RP3beta β=${choice.rp3Beta}, low-rank share ${choice.lowRankShare} at rank ${choice.lowRank}`,
+    `search chose λ=${chosen.lambda}, ${chosen.weighting} weighting, blend ${choice.blend} with RP3beta β=${choice.rp3Beta}, low-rank share ${choice.lowRankShare} at rank ${choice.lowRank}, low-pass share ${choice.lowPassShare} at rank ${choice.lowPassRank}`,
   );
   return { ...options, kind: 'dense', ...chosen, ...choice };
 }
 
 /** What the manifest and the evaluation call the fitted model: its parts with a positive share. */
-export function algorithmName(fit: { blend: number; lowRankShare: number }): string {
+export function algorithmName(fit: { blend: number; lowRankShare: number; lowPassShare: number }): string {
   const shares = blendShares(fit);
   const parts = [
     ...(shares.ease > 0 ? ['ease'] : []),
     ...(shares.rp3beta > 0 ? ['rp3beta'] : []),
     ...(shares.lowRank > 0 ? ['lowrank'] : []),
+    ...(shares.lowPass > 0 ? ['lowpass'] : []),
   ];
   return parts.join('+');
 }
@@ -358,6 +374,8 @@ function exportDense(model: ItemMatrixModel, matrix: InteractionMatrix, options:
     rp3Beta: String(options.rp3Beta),
     lowRankShare: String(options.lowRankShare),
     lowRank: String(options.lowRank),
+    lowPassShare: String(options.lowPassShare),
+    lowPassRank: String(options.lowPassRank),
   });
   return {
     onnx,
@@ -371,6 +389,8 @@ function exportDense(model: ItemMatrixModel, matrix: InteractionMatrix, options:
       rp3Beta: options.rp3Beta,
       lowRankShare: options.lowRankShare,
       lowRank: options.lowRank,
+      lowPassShare: options.lowPassShare,
+      lowPassRank: options.lowPassRank,
     },
   };
 }

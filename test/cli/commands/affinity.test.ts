@@ -120,25 +120,31 @@ describe('nextoffer affinity', () => {
     expect(result.model.ndcgAtK).toBeGreaterThan(result.baselines.popularity.ndcgAtK);
   });
 
-  it('evaluate takes a fixed blend, β, low-rank share and rank; --blend 0 --low-rank-share 0 is EASE alone', async () => {
+  it('evaluate takes a fixed blend, β, low-rank and low-pass shares and ranks; all shares 0 is EASE alone', async () => {
     const run = async (extra: string[]) => {
       stdout = [];
       expect(await command.run(['evaluate', '--input', input, '--lambda', '30', ...extra])).toBe(0);
       return (JSON.parse(stdout.join('')) as { model: Record<string, unknown> }).model;
     };
     expect(
-      await run(['--blend', '0.4', '--rp3-beta', '0.9', '--low-rank-share', '0.2', '--low-rank', '5']),
+      await run([
+        ...['--blend', '0.4', '--rp3-beta', '0.9', '--low-rank-share', '0.2', '--low-rank', '5'],
+        ...['--low-pass-share', '0.3', '--low-pass-rank', '4'],
+      ]),
     ).toMatchObject({
-      algorithm: 'ease+rp3beta+lowrank',
+      algorithm: 'ease+rp3beta+lowrank+lowpass',
       blend: 0.4,
       rp3Beta: 0.9,
       lowRankShare: 0.2,
       lowRank: 5,
+      lowPassShare: 0.3,
+      lowPassRank: 4,
     });
-    expect(await run(['--blend', '0', '--low-rank-share', '0'])).toMatchObject({
+    expect(await run(['--blend', '0', '--low-rank-share', '0', '--low-pass-share', '0'])).toMatchObject({
       algorithm: 'ease',
       blend: 0,
       lowRankShare: 0,
+      lowPassShare: 0,
     });
   });
 
@@ -213,6 +219,8 @@ describe('nextoffer affinity', () => {
     [['train', '--out', 'o', '--rp3-beta=-1'], "--rp3-beta must be 'auto' or a number of 0 or more"],
     [['evaluate', '--input', 'x', '--low-rank-share', '2'], "--low-rank-share must be 'auto' or a number"],
     [['evaluate', '--input', 'x', '--low-rank', '2.5'], '--low-rank must be a positive integer'],
+    [['train', '--out', 'o', '--low-pass-share=-0.5'], "--low-pass-share must be 'auto' or a number"],
+    [['evaluate', '--input', 'x', '--low-pass-rank', '0'], '--low-pass-rank must be a positive integer'],
     [['evaluate', '--input', 'x', '--bogus'], "Unknown option '--bogus'"],
     [['train', '--out', 'o', '--model', 'huge'], '--model must be one of auto, dense, sparse'],
     [['train', '--out', 'o', '--neighbours', '0'], '--neighbours must be a positive integer'],

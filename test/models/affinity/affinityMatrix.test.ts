@@ -6,6 +6,7 @@ import {
 } from '../../../models/affinity/affinityMatrix';
 import { catalogRows, scoreWithItemMatrix, trainEase } from '../../../models/affinity/ease';
 import { buildInteractionMatrix } from '../../../models/affinity/interactionMatrix';
+import { lowPassBasis, lowPassWeights } from '../../../models/affinity/lowPass';
 import { lowRankBasis, lowRankWeights } from '../../../models/affinity/lowRank';
 import { rp3betaWeights } from '../../../models/affinity/rp3beta';
 import { generateSyntheticInteractions } from '../../../models/affinity/synthetic';
@@ -21,6 +22,8 @@ const base = {
   rp3Beta: 0.6,
   lowRankShare: 0,
   lowRank: 0,
+  lowPassShare: 0,
+  lowPassRank: 0,
 };
 
 const order = (scores: Float32Array) => Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]!);
@@ -33,14 +36,15 @@ describe('trainAffinityMatrix', () => {
     expect(blended.weights).toEqual(ease.weights);
   });
 
-  it('scores a user with the same blend of the three parts’ normalised scores', () => {
-    const options = { ...base, blend: 0.7, lowRankShare: 0.3, lowRank: 6 };
+  it('scores a user with the same blend of the four parts’ normalised scores', () => {
+    const options = { ...base, blend: 0.7, lowRankShare: 0.3, lowRank: 6, lowPassShare: 0.4, lowPassRank: 8 };
     const blended = trainAffinityMatrix(matrix.rows, itemCount, options);
     const ease = trainEase(matrix.rows, itemCount, base);
     const rows = catalogRows(matrix.rows, ease.catalog, itemCount, 'log1p');
     const n = ease.catalog.length;
     const walk = rp3betaWeights(rows, n, 0.6);
     const lowRank = lowRankWeights(lowRankBasis(rows, n, 6), n, 6, 6);
+    const lowPass = lowPassWeights(lowPassBasis(rows, n, 8), n, 8, 8);
     const row = matrix.rows[3]!;
     const score = (weights: Float32Array | Float64Array) =>
       scoreWithItemMatrix(
@@ -50,9 +54,10 @@ describe('trainAffinityMatrix', () => {
         'log1p',
       );
     const parts = [
-      { scores: score(ease.weights), norm: frobeniusNorm(ease.weights), share: 0.3 * 0.7 },
-      { scores: score(walk), norm: frobeniusNorm(walk), share: 0.7 * 0.7 },
-      { scores: score(lowRank), norm: frobeniusNorm(lowRank), share: 0.3 },
+      { scores: score(ease.weights), norm: frobeniusNorm(ease.weights), share: 0.6 * 0.7 * 0.3 },
+      { scores: score(walk), norm: frobeniusNorm(walk), share: 0.6 * 0.7 * 0.7 },
+      { scores: score(lowRank), norm: frobeniusNorm(lowRank), share: 0.6 * 0.3 },
+      { scores: score(lowPass), norm: frobeniusNorm(lowPass), share: 0.4 },
     ];
     const fromBlend = scoreWithItemMatrix(blended, row, itemCount, 'log1p');
     fromBlend.forEach((value, j) =>
@@ -81,18 +86,33 @@ describe('trainAffinityMatrix', () => {
 });
 
 describe('blendShares', () => {
-  it('splits what the low-rank part leaves between EASE and RP3beta', () => {
-    expect(blendShares({ blend: 0.75, lowRankShare: 0.2 })).toEqual({
+  it('splits what the low-pass part leaves between the low-rank part and the EASE-RP3beta pair', () => {
+    expect(blendShares({ blend: 0.75, lowRankShare: 0.2, lowPassShare: 0 })).toEqual({
       ease: 0.8 * 0.25,
       rp3beta: 0.8 * 0.75,
       lowRank: 0.2,
+      lowPass: 0,
     });
-    expect(blendShares({ blend: 0, lowRankShare: 0 })).toEqual({ ease: 1, rp3beta: 0, lowRank: 0 });
+    const shares = blendShares({ blend: 0.75, lowRankShare: 0.2, lowPassShare: 0.5 });
+    expect(shares.ease).toBeCloseTo(0.5 * 0.8 * 0.25, 12);
+    expect(shares.rp3beta).toBeCloseTo(0.5 * 0.8 * 0.75, 12);
+    expect(shares.lowRank).toBeCloseTo(0.5 * 0.2, 12);
+    expect(shares.lowPass).toBe(0.5);
+    expect(shares.ease + shares.rp3beta + shares.lowRank + shares.lowPass).toBeCloseTo(1, 12);
+    expect(blendShares({ blend: 0, lowRankShare: 0, lowPassShare: 0 })).toEqual({
+      ease: 1,
+      rp3beta: 0,
+      lowRank: 0,
+      lowPass: 0,
+    });
   });
 
   it('refuses shares outside [0, 1]', () => {
-    expect(() => blendShares({ blend: 1.5, lowRankShare: 0 })).toThrow('blend');
-    expect(() => blendShares({ blend: 0.5, lowRankShare: Number.NaN })).toThrow('lowRankShare');
+    expect(() => blendShares({ blend: 1.5, lowRankShare: 0, lowPassShare: 0 })).toThrow('blend');
+    expect(() => blendShares({ blend: 0.5, lowRankShare: Number.NaN, lowPassShare: 0 })).toThrow(
+      'lowRankShare',
+    );
+    expect(() => blendShares({ blend: 0.5, lowRankShare: 0, lowPassShare: -0.1 })).toThrow('lowPassShare');
   });
 });
 

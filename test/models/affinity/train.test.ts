@@ -1,7 +1,15 @@
 import { readdir } from 'node:fs/promises';
 import { trainAffinityMatrix } from '../../../models/affinity/affinityMatrix';
 import { scoreWithItemMatrix, trainEase } from '../../../models/affinity/ease';
-import { BLEND_SHARES, LOW_RANK_SHARES, LOW_RANKS, RP3_BETAS } from '../../../models/affinity/blendSearch';
+import {
+  BLEND_SHARES,
+  EASE_ALONE,
+  LOW_PASS_RANKS,
+  LOW_PASS_SHARES,
+  LOW_RANK_SHARES,
+  LOW_RANKS,
+  RP3_BETAS,
+} from '../../../models/affinity/blendSearch';
 import { buildInteractionMatrix } from '../../../models/affinity/interactionMatrix';
 import { generateSyntheticInteractions } from '../../../models/affinity/synthetic';
 import { algorithmName, trainAffinityModel, writeBundle } from '../../../models/affinity/train';
@@ -48,6 +56,8 @@ describe('trainAffinityModel', () => {
       rp3Beta: 0.7,
       lowRankShare: 0.2,
       lowRank: 8,
+      lowPassShare: 0.3,
+      lowPassRank: 6,
       evaluate: false,
       version: 'test-1',
       weighting: 'log1p',
@@ -64,13 +74,15 @@ describe('trainAffinityModel', () => {
     try {
       expect(model.version).toBe('test-1');
       expect(model.manifest.metrics).toBeNull();
-      expect(model.manifest.algorithm).toBe('ease+rp3beta+lowrank');
+      expect(model.manifest.algorithm).toBe('ease+rp3beta+lowrank+lowpass');
       expect(model.manifest.parameters).toMatchObject({
         lambda: 50,
         blend: 0.6,
         rp3Beta: 0.7,
         lowRankShare: 0.2,
         lowRank: 8,
+        lowPassShare: 0.3,
+        lowPassRank: 6,
       });
       expect(model.manifest.data).toMatchObject({
         interactions: interactions.length,
@@ -94,6 +106,8 @@ describe('trainAffinityModel', () => {
         rp3Beta: 0.7,
         lowRankShare: 0.2,
         lowRank: 8,
+        lowPassShare: 0.3,
+        lowPassRank: 6,
       });
       const row = {
         items: Int32Array.from([
@@ -117,22 +131,29 @@ describe('trainAffinityModel', () => {
 
   it('chooses the blend on the training data when it is auto, and says which model it is', async () => {
     const bundle = await trainAffinityModel(interactions, { lambda: 50, evaluate: false });
-    const { blend, rp3Beta, lowRankShare, lowRank } = bundle.manifest.parameters;
+    const { blend, rp3Beta, lowRankShare, lowRank, lowPassShare, lowPassRank } = bundle.manifest.parameters;
     expect(BLEND_SHARES).toContain(blend);
     expect(blend === 0 ? [0] : RP3_BETAS).toContain(rp3Beta);
     expect(LOW_RANK_SHARES).toContain(lowRankShare);
     expect(lowRankShare === 0 ? [0] : LOW_RANKS).toContain(lowRank);
+    expect(LOW_PASS_SHARES).toContain(lowPassShare);
+    expect(lowPassShare === 0 ? [0] : LOW_PASS_RANKS).toContain(lowPassRank);
     expect(bundle.manifest.algorithm).toBe(
-      algorithmName({ blend: Number(blend), lowRankShare: Number(lowRankShare) }),
+      algorithmName({
+        blend: Number(blend),
+        lowRankShare: Number(lowRankShare),
+        lowPassShare: Number(lowPassShare),
+      }),
     );
     const easeOnly = await trainAffinityModel(interactions, {
       lambda: 50,
       blend: 0,
       lowRankShare: 0,
+      lowPassShare: 0,
       evaluate: false,
     });
     expect(easeOnly.manifest.algorithm).toBe('ease');
-    expect(easeOnly.manifest.parameters).toMatchObject({ blend: 0, rp3Beta: 0, lowRankShare: 0, lowRank: 0 });
+    expect(easeOnly.manifest.parameters).toMatchObject(EASE_ALONE);
   });
 
   it('records held-out metrics and cold-start lists in the bundle', async () => {
