@@ -14,7 +14,7 @@ import { rp3betaWeights } from './rp3beta';
 
 /**
  * The affinity model: one item × item matrix M, a user's scores being their weighted history times M
- * (exactly what the ONNX graph computes). M blends three item × item models of different kinds,
+ * (exactly what the ONNX graph computes). M blends four item × item models of different kinds,
  *
  *   M = (1 − h)·{(1 − c)·[(1 − s)·B/‖B‖ + s·W/‖W‖] + c·L/‖L‖} + h·H/‖H‖        (‖·‖ the Frobenius norm)
  *
