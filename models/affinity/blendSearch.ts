@@ -10,7 +10,7 @@ import { topItems } from '../../shared/affinity/affinityModel';
 
 /**
  * Chooses the blend of the affinity matrix (affinityMatrix.ts) on the same inner validation split as
- * the λ search (training data only), with EASE at the λ already chosen, in two stages:
+ * the λ search (training data only), with EASE at the λ already chosen, in three stages:
  *   1. RP3beta's β and its share s next to EASE: every β with every share, next to EASE alone;
  *   2. with that pair fixed, the low-rank part's rank r and share c: every r with every c, next to none;
  *   3. with that blend fixed, the low-pass part's rank q and share h: every q with every h, next to none.
@@ -278,17 +278,12 @@ export function searchBlend(
   const positivePassShares = passShares.filter((h) => h > 0);
   if (passRanks.length > 0 && positivePassShares.length > 0) {
     const shares = blendShares(best);
-    const chosen = weightedScorer(
-      [
-        [ease, shares.ease],
-        [best.blend > 0 ? walks[betas.indexOf(best.rp3Beta)]! : ease, shares.rp3beta],
-        [
-          best.lowRankShare > 0 && basis !== undefined ? lowRankScorer(basis, n, widest, best.lowRank) : ease,
-          shares.lowRank,
-        ],
-      ],
-      n,
-    );
+    const chosenParts: Array<[PartScorer, number]> = [[ease, shares.ease]];
+    if (best.blend > 0) chosenParts.push([walks[betas.indexOf(best.rp3Beta)]!, shares.rp3beta]);
+    if (best.lowRankShare > 0 && basis !== undefined) {
+      chosenParts.push([lowRankScorer(basis, n, widest, best.lowRank), shares.lowRank]);
+    }
+    const chosen = weightedScorer(chosenParts, n);
     const passWidest = Math.max(...passRanks);
     const passBasis = lowPassBasis(train, n, passWidest);
     const lowPasses = passRanks.map((rank) =>
