@@ -12,6 +12,7 @@ import { createIngestHandler, ingestCorsPolicy } from '../shared/ingest/ingestHt
 import { startSingleFunctionHost } from './support/singleFunctionHost';
 import { startChildStack } from './support/childStack';
 import { LoadResult, mainThreadCpuMicros, runLoad } from './support/loadGenerator';
+import { processCpuMicros } from './support/threadCpu';
 import { formatTable, ratio, round, summarize, writeResults } from './support/stats';
 
 /**
@@ -168,6 +169,15 @@ interface Scenario {
   serverCpuUs: number;
   /** CPU of the child-process stack (the Event Hubs emulator) per request, µs; 0 when in process. */
   stackCpuUs: number;
+  /**
+   * CPU per request, µs, of the server's other threads: the stack's worker threads (Event Hubs emulator,
+   * Azurite, Cosmos DB server) when in process, V8's GC and compiler helpers, libuv; plus the child stack.
+   */
+  otherCpuUs: number;
+  /** CPU of the load generator's thread per request, µs: the client, not the server. */
+  generatorCpuUs: number;
+  /** Cores the whole run kept busy on average, load generator and child stack included (of 2 here). */
+  coresBusy: number;
 }
 
 function requestsPerSecond(s: Scenario): number {
@@ -186,7 +196,9 @@ async function measure(
 ): Promise<Scenario> {
   progress(`  ${name}: ${WARMUP_MS} ms warm-up, ${DURATION_MS} ms measured, concurrency ${concurrency}`);
   const cpuBefore = mainThreadCpuMicros();
+  const processBefore = processCpuMicros();
   const stackBefore = stackCpuMicros() ?? 0;
+  const startedAt = performance.now();
   const result = await runLoad({
     url,
     bodies: bodies(eventsPerRequest, usersPerRequest),
@@ -194,8 +206,12 @@ async function measure(
     warmupMs: WARMUP_MS,
     durationMs: DURATION_MS,
   });
+  const wallMicros = (performance.now() - startedAt) * 1000;
   const cpu = mainThreadCpuMicros() - cpuBefore;
+  // process.cpuUsage() counts every thread of this process: the load generator's too, taken out here.
+  const processCpu = processCpuMicros() - processBefore;
   const stackCpu = (stackCpuMicros() ?? 0) - stackBefore;
+  const generatorCpu = result.generatorCpuMicros ?? 0;
   const accepted = result.statuses['202'] ?? 0;
   if (accepted !== result.requests) {
     throw new Error(`${name}: not every request was accepted: ${JSON.stringify(result.statuses)}`);
@@ -208,6 +224,9 @@ async function measure(
     result,
     serverCpuUs: cpu / requests,
     stackCpuUs: stackCpu / requests,
+    otherCpuUs: Math.max(0, processCpu - cpu - generatorCpu + stackCpu) / requests,
+    generatorCpuUs: generatorCpu / requests,
+    coresBusy: (processCpu + stackCpu) / wallMicros,
   };
 }
 
@@ -314,6 +333,9 @@ async function main(): Promise<void> {
         latency,
         cpu: s.serverCpuUs,
         stackCpu: s.stackCpuUs,
+        otherCpu: s.otherCpuUs,
+        generatorCpu: s.generatorCpuUs,
+        coresBusy: s.coresBusy,
       };
     };
     const bs = figures(bareSingle);
@@ -346,8 +368,10 @@ async function main(): Promise<void> {
           'p50 ms',
           'p99 ms',
           'rps × bare',
-          'server CPU µs/req',
-          'emulator CPU µs/req',
+          'server main thread CPU µs/req',
+          'other server threads CPU µs/req',
+          'load generator CPU µs/req',
+          'cores busy',
         ],
         rows.map(([name, f, floor]) => [
           name,
@@ -357,7 +381,9 @@ async function main(): Promise<void> {
           f.latency.p99,
           `${ratio(f.rps, floor.rps).toFixed(2)}×`,
           f.cpu,
-          stackInChild ? f.stackCpu : 'worker thread',
+          f.otherCpu,
+          f.generatorCpu,
+          f.coresBusy.toFixed(2),
         ]),
       )}\n`,
     );
@@ -385,6 +411,14 @@ async function main(): Promise<void> {
       'ingest.single.cpu_us_per_request': round(is.cpu, 0),
       'ingest.single.emulator_cpu_us_per_request': round(is.stackCpu, 0),
       'bare.single.cpu_us_per_request': round(bs.cpu, 0),
+      // Where the machine's two cores go (the single rows: the median round). The bare server's rate is
+      // bounded by the load generator's thread, the ingest function's by its main thread (docs/benchmarks.md).
+      'ingest.single.other_threads_cpu_us_per_request': round(is.otherCpu, 0),
+      'ingest.single.load_generator_cpu_us_per_request': round(is.generatorCpu, 0),
+      'ingest.single.cores_busy': round(is.coresBusy, 2),
+      'bare.single.other_threads_cpu_us_per_request': round(bs.otherCpu, 0),
+      'bare.single.load_generator_cpu_us_per_request': round(bs.generatorCpu, 0),
+      'bare.single.cores_busy': round(bs.coresBusy, 2),
       'ingest.single.cpu_ratio_vs_bare': round(ratio(bs.cpu, is.cpu), 3),
       'ingest.batch100.cpu_us_per_event': round(ib.cpu / BATCH_SIZE, 1),
       'ingest.single.rps': round(is.rps, 0),

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { processCpuMicros, threadCpuMicros } from './threadCpu';
 
 /**
  * Closed-loop HTTP load from a worker thread, so the client's work never runs on the event loop of the
@@ -35,6 +35,8 @@ export interface LoadResult {
   elapsedMs: number;
   /** Every request completed, warm-up included: the denominator for CPU per request. */
   totalRequests: number;
+  /** CPU time of the load generator's own thread over the run, warm-up included, µs; undefined off Linux. */
+  generatorCpuMicros?: number;
 }
 
 export function assertLoopback(url: string): void {
@@ -67,13 +69,5 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
  * thread: from /proc on Linux; elsewhere the whole process's, generator included.
  */
 export function mainThreadCpuMicros(): number {
-  try {
-    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]?.split(' ');
-    const ticks = Number(fields?.[11]) + Number(fields?.[12]);
-    if (Number.isFinite(ticks)) return ticks * 10_000; // USER_HZ is 100 on Linux
-  } catch {
-    // not Linux
-  }
-  const usage = process.cpuUsage();
-  return usage.user + usage.system;
+  return threadCpuMicros(`/proc/self/task/${process.pid}/stat`) ?? processCpuMicros();
 }

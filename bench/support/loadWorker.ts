@@ -1,6 +1,7 @@
 import { Agent, request } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LoadOptions, LoadResult } from './loadGenerator';
+import { currentThreadCpuMicros } from './threadCpu';
 
 /** The worker side of runLoad (bench/support/loadGenerator.ts). */
 
@@ -27,6 +28,7 @@ function send(agent: Agent, target: URL, body: string, headers: Record<string, s
 }
 
 async function run(options: LoadOptions): Promise<LoadResult> {
+  const cpuAtStart = currentThreadCpuMicros();
   const target = new URL(options.url);
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   const headers = { 'content-type': 'application/json', ...options.headers };
@@ -63,12 +65,16 @@ async function run(options: LoadOptions): Promise<LoadResult> {
   };
   await Promise.all(Array.from({ length: options.concurrency }, loop));
   agent.destroy();
+  const cpuAtEnd = currentThreadCpuMicros();
   return {
     requests: latenciesMs.length,
     latenciesMs,
     statuses,
     elapsedMs: options.durationMs,
     totalRequests,
+    ...(cpuAtStart !== undefined && cpuAtEnd !== undefined
+      ? { generatorCpuMicros: cpuAtEnd - cpuAtStart }
+      : {}),
   };
 }
 
