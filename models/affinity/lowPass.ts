@@ -11,8 +11,8 @@ import { lowRankBasis, lowRankWeights } from './lowRank';
  *   H = D_I^−½ · V·Vᵀ · D_I^½        (V the top `rank` eigenvectors of R̃ᵀR̃; zero diagonal)
  *
  * On the real MovieLens-100k it lifts the blend by 0.004 nDCG@10 and 0.002 P@10 on the mean of five
- * split seeds, 0.004 P@10 on the worst (GF-CF alone is well below EASE there; it helps as a part). The blend search gives it a share only where the
- * inner validation split says it helps (blendSearch.ts).
+ * split seeds, 0.004 P@10 on the worst (GF-CF alone is well below EASE there; it helps as a part). The
+ * blend search gives it a share only where the inner validation split says it helps (blendSearch.ts).
  */
 
 export interface LowPassBasis {
