@@ -127,6 +127,15 @@ parentPort.on('message', async () => {
 });
 `;
 
+/**
+ * How long a service may take to stop cleanly before its worker is terminated. A client that never
+ * closed its connection (a process killed mid-run, or an SDK link that reconnects after its client
+ * closed) would otherwise hold the service's listener open for good: net.Server.close() waits for every
+ * connection, and the Event Hubs emulator's stop() is that close. The services keep their state in
+ * memory only, so terminating one loses nothing that stopping it would have kept.
+ */
+const STOP_GRACE_MS = 2000;
+
 /** A service in a worker thread that posts `{ started }` (or `{ failed }`), and `{ stopped }` when told to. */
 async function startInWorker<T>(
   service: string,
@@ -156,9 +165,14 @@ async function startInWorker<T>(
     throw error;
   }
   const stop = async () => {
-    const stopped = reply<boolean>('stopped');
+    // Terminating the worker makes `stopped` reject when it has not come yet; that is expected.
+    const stopped = reply<boolean>('stopped').catch(() => false);
     worker.postMessage('stop');
-    await stopped;
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([
+      stopped,
+      new Promise((resolve) => (grace = setTimeout(resolve, STOP_GRACE_MS))),
+    ]).finally(() => clearTimeout(grace));
     await worker.terminate();
   };
   return { started, stop };

@@ -98,6 +98,17 @@ describe('startLocalStack', () => {
     await stack.stop(); // idempotent
   });
 
+  it('stops while a client still holds a connection to a service, and closes its port', async () => {
+    const stack = await startTestStack({ partitionCount: 1, eventHubName: 'left-open' });
+    const producer = eventHubProducerFor(stack.settings);
+    // Opens the AMQP connection and leaves it open, as a killed client or a leaked link would.
+    await producer.getPartitionIds();
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(stack.settings.EventHubConnection!)?.[1]);
+    await stack.stop();
+    expect(await refuses(port)).toBe(true);
+    await producer.close().catch(() => undefined);
+  });
+
   it('does not start a service whose connection setting is given, in either form', async () => {
     const env = {
       PATH: process.env.PATH,
