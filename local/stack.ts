@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { startRedisServer } from './redisServer';
 
@@ -116,6 +117,20 @@ parentPort.on('message', async () => {
 const EVENT_HUBS_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { MockEventHub } = require(workerData.modules.mockEventHub);
+// rhea, the emulator's AMQP engine, drops the whole connection when a frame arrives on a channel whose
+// session has already ended. A client that closes a receiver still settles the messages that were in
+// flight to it, so its dispositions (and flows) can arrive after the session's end; dropping the
+// connection for that strands the client's own close, which rhea-promise never settles when a
+// disconnect interrupts it. Such late frames belong to a finished session and are ignored. This worker
+// has its own module instances, so the clients in the host's thread keep rhea as published.
+const Connection = require(workerData.modules.rheaConnection);
+for (const performative of ['disposition', 'flow']) {
+  const handler = Connection.prototype['on_' + performative];
+  Connection.prototype['on_' + performative] = function (frame) {
+    if (this.remote_channel_map[frame.channel] === undefined) return;
+    handler.call(this, frame);
+  };
+}
 const hub = new MockEventHub(workerData.options);
 hub.start().then(
   () => parentPort.postMessage({ started: hub.port }),
@@ -238,7 +253,13 @@ async function startEventHubs(
     'The Event Hubs emulator',
     EVENT_HUBS_WORKER_SOURCE,
     {
-      modules: { mockEventHub: require.resolve('mock-event-hub') },
+      modules: {
+        mockEventHub: require.resolve('mock-event-hub'),
+        // The copy of rhea the emulator itself loads.
+        rheaConnection: require.resolve('rhea/lib/connection.js', {
+          paths: [dirname(require.resolve('mock-event-hub'))],
+        }),
+      },
       options: {
         name,
         partitionCount,

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { create_container, Session } from 'rhea';
+import frames from 'rhea/lib/frames';
 import { missingServices, startLocalStack } from '../../local/stack';
 import { findRedisServer } from '../../local/redisServer';
 import {
@@ -107,6 +109,44 @@ describe('startLocalStack', () => {
     await stack.stop();
     expect(await refuses(port)).toBe(true);
     await producer.close().catch(() => undefined);
+  });
+
+  it('keeps an AMQP connection open when a settlement arrives after its session ended', async () => {
+    // A client that closes a receiver still settles the messages that were in flight to it, so the
+    // emulator can receive a disposition on a channel whose session it has just ended. rhea would drop
+    // the whole connection for that, stranding the client's other links; the stack's emulator ignores it.
+    const stack = await startTestStack({ partitionCount: 1, eventHubName: 'late-frames' });
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(stack.settings.EventHubConnection!)?.[1]);
+    const connection = create_container().connect({ host: '127.0.0.1', port, reconnect: false });
+    const disconnected = new Promise<'disconnected'>((resolve) =>
+      connection.once('disconnected', () => resolve('disconnected')),
+    );
+    const opened = (session: Session) =>
+      new Promise<'open'>((resolve) => session.once('session_open', () => resolve('open')));
+    try {
+      const ended = connection.create_session();
+      ended.begin();
+      await opened(ended);
+      // rhea keeps a session's channel in its local state; the typings do not show it.
+      const channel = (ended as unknown as { local: { channel: number } }).local.channel;
+      await new Promise<void>((resolve) => {
+        ended.once('session_close', () => resolve());
+        ended.close();
+      });
+      // rhea's client API cannot send on an ended session, so the late frame is written directly.
+      const lateFrame = frames.disposition({ role: true, first: 0, settled: true });
+      (connection as unknown as { _write_frame(c: number, f: unknown): void })._write_frame(
+        channel,
+        lateFrame,
+      );
+
+      const next = connection.create_session();
+      next.begin();
+      expect(await Promise.race([opened(next), disconnected])).toBe('open');
+    } finally {
+      connection.close();
+      await stack.stop();
+    }
   });
 
   it('does not start a service whose connection setting is given, in either form', async () => {
