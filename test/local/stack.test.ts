@@ -30,6 +30,11 @@ async function waitUntil(condition: () => boolean, what: string): Promise<void> 
   throw new Error(`gave up waiting: ${what}`);
 }
 
+/** The local port in a connection setting of the stack (every service listens on 127.0.0.1). */
+function portOf(setting: string | undefined): number {
+  return Number(/127\.0\.0\.1:(\d+)/.exec(setting ?? '')?.[1]);
+}
+
 function refuses(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
@@ -94,8 +99,7 @@ describe('startLocalStack', () => {
     // The hook that kills redis-server if this process exits first goes with the last redis-server.
     expect(process.listenerCount('exit')).toBe(exitListeners);
     for (const name of ['CosmosDBConnection', 'RedisConnection'] as const) {
-      const port = Number(/127\.0\.0\.1:(\d+)/.exec(settings[name]!)?.[1]);
-      expect(await refuses(port)).toBe(true);
+      expect(await refuses(portOf(settings[name]))).toBe(true);
     }
     await stack.stop(); // idempotent
   });
@@ -105,7 +109,7 @@ describe('startLocalStack', () => {
     const producer = eventHubProducerFor(stack.settings);
     // Opens the AMQP connection and leaves it open, as a killed client or a leaked link would.
     await producer.getPartitionIds();
-    const port = Number(/127\.0\.0\.1:(\d+)/.exec(stack.settings.EventHubConnection!)?.[1]);
+    const port = portOf(stack.settings.EventHubConnection);
     await stack.stop();
     expect(await refuses(port)).toBe(true);
     await producer.close().catch(() => undefined);
@@ -116,7 +120,7 @@ describe('startLocalStack', () => {
     // emulator can receive a disposition on a channel whose session it has just ended. rhea would drop
     // the whole connection for that, stranding the client's other links; the stack's emulator ignores it.
     const stack = await startTestStack({ partitionCount: 1, eventHubName: 'late-frames' });
-    const port = Number(/127\.0\.0\.1:(\d+)/.exec(stack.settings.EventHubConnection!)?.[1]);
+    const port = portOf(stack.settings.EventHubConnection);
     const connection = create_container().connect({ host: '127.0.0.1', port, reconnect: false });
     const disconnected = new Promise<'disconnected'>((resolve) =>
       connection.once('disconnected', () => resolve('disconnected')),
