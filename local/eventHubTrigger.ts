@@ -237,10 +237,10 @@ export async function startEventHubTrigger(trigger: EventHubTriggerOptions): Pro
     async stop() {
       stopping = true;
       // Closing the subscription waits for the batch being processed, then releases the partitions.
-      // Known leak in @azure/event-hubs 6.0.4 that no call of ours reaches: a partition receiver closed
-      // while its connect() is still in flight (a partition claimed just before the stop, e.g. one another
-      // instance released) starts its CBS token renewal timer (45 min, not unref'd) after close() ran, and
-      // nothing stops it; it is private to the SDK's receiver (partitionReceiver connect/close, withAuth).
+      // Known leak in @azure/event-hubs 6.0.4 that no call of ours reaches (docs/local-development.md,
+      // "Scale-out"): when another instance takes a partition while this one is between two reads, the
+      // SDK's receiver reconnects, and its connect() replaces the link's CBS token renewal timer (45 min,
+      // not unref'd) without stopping the old one. Seen in the SDK's verbose log of the two-instance test.
       await subscription.close();
       await client.close();
     },
