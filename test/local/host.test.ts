@@ -68,6 +68,27 @@ registerHttp('upload', {
     };
   },
 });
+// HttpRequest.clone() copies the request from its init: what the host passes must be enough for it.
+registerHttp('cloned', {
+  route: 'cloned/{id}',
+  methods: ['POST'],
+  handler: async (request) => {
+    const copy = request.clone();
+    return {
+      jsonBody: {
+        original: await request.text(),
+        copy: {
+          method: copy.method,
+          url: copy.url,
+          id: copy.params.id,
+          query: copy.query.get('q'),
+          header: copy.headers.get('x-custom'),
+          body: await copy.text(),
+        },
+      },
+    };
+  },
+});
 registerHttp('classResponse', {
   route: 'class',
   handler: () =>
@@ -157,6 +178,25 @@ describe('local Functions host: HTTP triggers', () => {
     expect(upload.headers.get('set-cookie')).toBe('sid=abc; Path=/; Max-Age=60; HttpOnly; SameSite=Lax');
     expect([...new Uint8Array(await upload.arrayBuffer())]).toEqual([1, 2, 3]);
     expect(seen[0]!.body).toBe('{"a":1}');
+  });
+
+  it('hands functions a request that clones with its method, url, params, query, headers and body', async () => {
+    const response = await fetch(`${host.url}/api/cloned/9?q=search`, {
+      method: 'POST',
+      headers: { 'x-custom': 'kept' },
+      body: 'both read it',
+    });
+    expect(await response.json()).toEqual({
+      original: 'both read it',
+      copy: {
+        method: 'POST',
+        url: `${host.url}/api/cloned/9?q=search`,
+        id: '9',
+        query: 'search',
+        header: 'kept',
+        body: 'both read it',
+      },
+    });
   });
 
   it('writes HttpResponse instances and answers 204 when the handler returns nothing', async () => {

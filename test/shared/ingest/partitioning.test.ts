@@ -22,8 +22,17 @@ describe('partitionForKey', () => {
     for (const count of counts.values()) expect(Math.abs(count - 2_500)).toBeLessThan(250);
   });
 
-  it('hashes non-ASCII keys by their bytes and refuses an empty partition list', () => {
-    expect(partitionForKey('ünïcode', partitions)).toBe(partitionForKey('ünïcode', [...partitions]));
+  it('hashes non-ASCII keys by their UTF-8 bytes and refuses an empty partition list', () => {
+    // The byte-by-byte definition, independent of the ASCII shortcut in the code.
+    const fnv1aOfUtf8 = (key: string) => {
+      let hash = 0x811c9dc5;
+      for (const byte of Buffer.from(key, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+      return hash;
+    };
+    const many = Array.from({ length: 97 }, (_, i) => String(i));
+    for (const key of ['ünïcode', 'user-ü', 'ü-user', '用户-42', 'emoji-😀', 'user-1']) {
+      expect(partitionForKey(key, many)).toBe(String(fnv1aOfUtf8(key) % 97));
+    }
     expect(() => partitionForKey('a', [])).toThrow(RangeError);
   });
 });
