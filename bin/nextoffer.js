@@ -1,7 +1,5 @@
 #!/usr/bin/env node
 // The `nextoffer` command. The TypeScript sources are compiled to dist/ by `npm run build` (run on install).
-require('../dist/cli/main.js')
-  .main(process.argv.slice(2))
-  .then((code) => {
-    process.exitCode = code;
-  });
+const { main, exitWhenDone } = require('../dist/cli/main.js');
+
+main(process.argv.slice(2)).then(exitWhenDone);
