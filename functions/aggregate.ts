@@ -21,6 +21,15 @@ registerEventHub('aggregate', {
   eventHubName: settings.eventHub.name,
   consumerGroup: settings.eventHub.consumerGroup,
   cardinality: 'many',
+  // Only a batch that could be neither aggregated nor held in Blob fails its invocation
+  // (shared/aggregation/aggregateHandler.ts); the host then runs the same batch again instead of
+  // checkpointing past it, until Blob or Cosmos DB is back. The partition waits meanwhile; nothing is lost.
+  retry: {
+    strategy: 'exponentialBackoff',
+    maxRetryCount: -1,
+    minimumInterval: { seconds: 10 },
+    maximumInterval: { minutes: 5 },
+  },
   handler: createAggregateHandler({
     store: new CosmosDocumentStore(database),
     archive: new BlobEventArchive(

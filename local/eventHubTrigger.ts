@@ -13,8 +13,10 @@ import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
 import { DefaultAzureCredential } from '@azure/identity';
 import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { parseConnectionString } from '../shared/config/settings';
+import { sleep } from '../shared/resilience/retry';
 import { HostConfig } from './hostJson';
 import { describeError, Invocations } from './invocations';
+import { retryPolicy } from './retryPolicy';
 
 /** Where the real host keeps Event Hubs checkpoints and ownership in AzureWebJobsStorage. */
 export const CHECKPOINT_CONTAINER = 'azure-webjobs-eventhub';
@@ -161,7 +163,10 @@ export interface RunningTrigger {
  * with the real host's semantics: batches of up to maxEventBatchSize within maxWaitTime, invocations
  * for one partition strictly one after another, and after every invocation, successful or not, a
  * checkpoint at the batch's last event (every batchCheckpointFrequency-th batch). A function that
- * throws does not get the batch again: the host logs the error and moves on.
+ * throws does not get the batch again (the host logs the error and moves on) unless it has a `retry`
+ * policy: then the same batch is invoked again after the policy's delay, and the checkpoint waits until an
+ * execution succeeds or the retries run out. When the host stops during the retries, the batch is left
+ * without a checkpoint, so whoever reads the partition next gets it again.
  */
 export async function startEventHubTrigger(trigger: EventHubTriggerOptions): Promise<RunningTrigger> {
   const { name, options, env, config, invocations } = trigger;
@@ -176,13 +181,38 @@ export async function startEventHubTrigger(trigger: EventHubTriggerOptions): Pro
   );
   const batchesSinceCheckpoint = new Map<string, number>();
   const many = options.cardinality !== 'one';
+  const retry = options.retry === undefined ? undefined : retryPolicy(name, options.retry);
+  const stopped = new AbortController();
 
-  async function invoke(input: unknown, metadata: Record<string, unknown>): Promise<void> {
-    const context = invocations.context(name, { type: 'eventHubTrigger', name: 'messages' }, metadata);
-    try {
-      await invocations.track(Promise.resolve(options.handler(input, context)));
-    } catch (error) {
-      invocations.log('error', `invocation ${context.invocationId} failed: ${describeError(error)}`, name);
+  /** Runs the function on one input, with its retry policy; false when the host stopped before it settled. */
+  async function invoke(input: unknown, metadata: Record<string, unknown>): Promise<boolean> {
+    for (let retryCount = 0; ; retryCount++) {
+      const context = invocations.context(
+        name,
+        { type: 'eventHubTrigger', name: 'messages' },
+        metadata,
+        retry === undefined ? undefined : { retryCount, maxRetryCount: retry.maxRetryCount },
+      );
+      try {
+        await invocations.track(Promise.resolve(options.handler(input, context)));
+        return true;
+      } catch (error) {
+        invocations.log('error', `invocation ${context.invocationId} failed: ${describeError(error)}`, name);
+        if (retry === undefined || (retry.maxRetryCount !== -1 && retryCount >= retry.maxRetryCount)) {
+          return true;
+        }
+        const delayMs = retry.delayMs(retryCount + 1);
+        invocations.log(
+          'warning',
+          `retry ${retryCount + 1}${retry.maxRetryCount === -1 ? '' : ` of ${retry.maxRetryCount}`} in ${delayMs} ms`,
+          name,
+        );
+        try {
+          await sleep(delayMs, stopped.signal);
+        } catch {
+          return false;
+        }
+      }
     }
   }
 
@@ -191,13 +221,15 @@ export async function startEventHubTrigger(trigger: EventHubTriggerOptions): Pro
     // The SDK hands over an empty batch when maxWaitTime passes without events; the host does not invoke.
     if (last === undefined) return;
     if (many) {
-      await invoke(
+      const settled = await invoke(
         events.map((event) => event.body as unknown),
         batchTriggerMetadata(events, partition),
       );
+      if (!settled) return;
     } else {
-      for (const event of events)
-        await invoke(event.body as unknown, singleTriggerMetadata(event, partition));
+      for (const event of events) {
+        if (!(await invoke(event.body as unknown, singleTriggerMetadata(event, partition)))) return;
+      }
     }
     const count = (batchesSinceCheckpoint.get(partition.partitionId) ?? 0) + 1;
     if (count >= config.batchCheckpointFrequency) {
@@ -236,6 +268,8 @@ export async function startEventHubTrigger(trigger: EventHubTriggerOptions): Pro
   return {
     async stop() {
       stopping = true;
+      // A batch waiting for its next retry is abandoned without a checkpoint, as the host does on shutdown.
+      stopped.abort(new Error('the host is stopping'));
       // Closing the subscription waits for the batch being processed, then releases the partitions.
       // Known leak in @azure/event-hubs 6.0.4 that no call of ours reaches (docs/local-development.md,
       // "Scale-out"): when another instance takes a partition while this one is between two reads, the

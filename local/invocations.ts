@@ -1,13 +1,24 @@
-import { InvocationContext, LogLevel, TriggerMetadata } from '@azure/functions';
+import { InvocationContext, LogLevel, RetryContext, TriggerMetadata } from '@azure/functions';
 import { randomUUID } from 'node:crypto';
 import { format } from 'node:util';
 
-/** Where the local host writes: the host's own lines (functionName undefined) and the functions' logs. */
-export type HostLogger = (level: LogLevel, message: string, functionName?: string) => void;
+/**
+ * Where the local host writes: the host's own lines (functionName undefined) and the functions' logs, with
+ * the invocation that wrote them (as Application Insights records each log's InvocationId in Azure).
+ */
+export type HostLogger = (
+  level: LogLevel,
+  message: string,
+  functionName?: string,
+  invocationId?: string,
+) => void;
 
-/** Writes `[time] [level] [function] message` lines to stderr, as `func start` does to its console. */
-export const stderrLogger: HostLogger = (level, message, functionName) => {
-  const source = functionName === undefined ? '' : ` [${functionName}]`;
+/** Writes `[time] level [function invocation]: message` lines to stderr, as `func start` does to its console. */
+export const stderrLogger: HostLogger = (level, message, functionName, invocationId) => {
+  const source =
+    functionName === undefined
+      ? ''
+      : ` [${functionName}${invocationId === undefined ? '' : ` ${invocationId}`}]`;
   process.stderr.write(`[${new Date().toISOString()}] ${level}${source}: ${message}\n`);
 };
 
@@ -24,14 +35,17 @@ export class Invocations {
     functionName: string,
     trigger: { type: string; name: string },
     triggerMetadata?: TriggerMetadata,
+    retryContext?: RetryContext,
   ): InvocationContext {
     const log = this.log;
+    const invocationId = randomUUID();
     return new InvocationContext({
-      invocationId: randomUUID(),
+      invocationId,
       functionName,
       ...(triggerMetadata === undefined ? {} : { triggerMetadata }),
+      ...(retryContext === undefined ? {} : { retryContext }),
       options: { trigger },
-      logHandler: (level, ...args) => log(level, format(...args), functionName),
+      logHandler: (level, ...args) => log(level, format(...args), functionName, invocationId),
     });
   }
 

@@ -17,8 +17,9 @@ const DEFAULT_EVENTS = 1000;
 const usage = `usage: npx nextoffer simulate [options]
 
 Synthetic users with planted preferences browse a synthetic catalog. Their events are posted to
-POST {url}/api/events, or written to files for offline model work, or both. The result (a JSON summary)
-goes to stdout, progress to stderr. Ctrl-C stops cleanly and still prints the summary.
+POST {url}/api/events (POST {url}/api/server/events with --key), or written to files for offline model
+work, or both. The result (a JSON summary) goes to stdout, progress to stderr. Ctrl-C stops cleanly and
+still prints the summary.
 
 world (same seed and sizes → same world; same seed, sizes and --start → byte-identical files):
   --seed N               random seed (default 1)
@@ -28,7 +29,8 @@ world (same seed and sizes → same world; same seed, sizes and --start → byte
 
 posting (when --url is given, or when no file option is given):
   --url URL              root of the Functions app (default ${DEFAULT_URL})
-  --key KEY              function key, sent as x-functions-key
+  --key KEY              function key, sent as x-functions-key: events then go to the keyed
+                         server-to-server POST /api/server/events instead of the anonymous /api/events
   --rate N               events per second (default 20)
   --concurrency N        requests in flight at most (default 4)
   --batch N              events per request (default 100, the most)

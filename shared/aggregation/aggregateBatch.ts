@@ -4,40 +4,59 @@ import { CosmosContainerName } from '../runtime/cosmosContainers';
 import {
   AggregateDocument,
   applyNewEvents,
+  applyToUserProfile,
   foldIntoOfferStats,
   foldIntoProductStats,
   foldIntoRollup,
-  foldIntoUserProfile,
   newOfferStats,
   newProductStats,
   newRollup,
-  newUserProfile,
   rollupKeys,
+  UserProfile,
+  utcTimestamp,
 } from './documents';
 import { TriggerBatch, SequencedEvent } from './triggerBatch';
 
 export interface AggregationResult {
   events: number;
+  /** Events not counted because they copy an earlier event (same eventId): a client's retry. */
+  duplicates: number;
   deadLettered: number;
   documentsWritten: number;
   documentsUnchanged: number;
   archiveBlobs: string[];
 }
 
-interface DocumentWork {
+/** A document the events touch, with those events. */
+export interface PlannedDocument {
   container: CosmosContainerName;
   partitionKey: string;
   id: string;
   events: SequencedEvent[];
-  create: (at: string) => AggregateDocument;
+}
+
+interface DocumentWork extends PlannedDocument {
+  create: (first: SequencedEvent['event']) => AggregateDocument;
   fold: (doc: never, event: SequencedEvent['event']) => void;
 }
 
+/** Each user's events, in batch order. */
+function eventsByUser(events: readonly SequencedEvent[]): Map<string, SequencedEvent[]> {
+  const byUser = new Map<string, SequencedEvent[]>();
+  for (const sequenced of events) {
+    const list = byUser.get(sequenced.event.userId);
+    if (list) list.push(sequenced);
+    else byUser.set(sequenced.event.userId, [sequenced]);
+  }
+  return byUser;
+}
+
 /**
- * Groups a batch by the documents it touches, so each document is read and written once per batch
- * however many of its events the batch holds (and the store sends those reads and writes in bulk).
+ * Groups a batch by the documents other than profiles that it touches, so each document is read and
+ * written once per batch however many of its events the batch holds (and the store sends those reads and
+ * writes in bulk).
  */
-export function planDocumentWork(events: readonly SequencedEvent[]): DocumentWork[] {
+function planAggregateWork(events: readonly SequencedEvent[]): DocumentWork[] {
   const work = new Map<string, DocumentWork>();
   const add = (key: Omit<DocumentWork, 'events'>, event: SequencedEvent) => {
     const mapKey = `${key.container}|${key.id}`;
@@ -47,24 +66,16 @@ export function planDocumentWork(events: readonly SequencedEvent[]): DocumentWor
   };
   for (const sequenced of events) {
     const { event } = sequenced;
-    add(
-      {
-        container: 'userProfiles',
-        partitionKey: event.userId,
-        id: event.userId,
-        create: (at) => newUserProfile(event.userId, at),
-        fold: foldIntoUserProfile,
-      },
-      sequenced,
-    );
-    if (event.productId !== undefined && !event.type.startsWith('offer_')) {
+    // An offer click that names a product counts for it (`offerClicks`); impressions and dismissals are
+    // not interactions with the product and stay out of its stats.
+    if (event.productId !== undefined && (!event.type.startsWith('offer_') || event.type === 'offer_click')) {
       const productId = event.productId;
       add(
         {
           container: 'productStats',
           partitionKey: productId,
           id: productId,
-          create: (at) => newProductStats(productId, at),
+          create: (first) => newProductStats(productId, first.timestamp),
           fold: foldIntoProductStats,
         },
         sequenced,
@@ -77,7 +88,7 @@ export function planDocumentWork(events: readonly SequencedEvent[]): DocumentWor
           container: 'offerStats',
           partitionKey: offerId,
           id: offerId,
-          create: (at) => newOfferStats(offerId, at),
+          create: (first) => newOfferStats(offerId, first.timestamp),
           fold: foldIntoOfferStats,
         },
         sequenced,
@@ -89,7 +100,7 @@ export function planDocumentWork(events: readonly SequencedEvent[]): DocumentWor
           container: 'rollups',
           partitionKey: key.date,
           id: key.id,
-          create: (at) => newRollup(key, at),
+          create: (first) => newRollup(key, first.timestamp),
           fold: foldIntoRollup,
         },
         sequenced,
@@ -99,10 +110,34 @@ export function planDocumentWork(events: readonly SequencedEvent[]): DocumentWor
   return [...work.values()];
 }
 
+/** Every document the events touch (their profiles included), each with its events. */
+export function planDocumentWork(events: readonly SequencedEvent[]): PlannedDocument[] {
+  const profiles = [...eventsByUser(events)].map(([userId, userEvents]): PlannedDocument => ({
+    container: 'userProfiles',
+    partitionKey: userId,
+    id: userId,
+    events: userEvents,
+  }));
+  return [...profiles, ...planAggregateWork(events)];
+}
+
+/** The event with its timestamp in canonical UTC, which the folds and the roll-up keys rely on. */
+function inUtc(sequenced: SequencedEvent): SequencedEvent {
+  const timestamp = utcTimestamp(sequenced.event.timestamp);
+  return timestamp === sequenced.event.timestamp
+    ? sequenced
+    : { ...sequenced, event: { ...sequenced.event, timestamp } };
+}
+
 /**
  * Processes one trigger batch: dead-letters what cannot be read, archives the raw events, then folds the
  * events into every aggregate they touch. Each document skips events at or below its own watermark for
  * the partition, so a redelivered or overlapping batch changes nothing it already counted.
+ *
+ * Two steps, because a copy of an event (a client's retry, with the same eventId at another position) is
+ * recognised only in its user's profile: first the profiles, which decide which events are copies, then
+ * the other documents without those. A failure between the steps is safe: the profiles remember their
+ * decisions, so the batch delivered again leaves out the same events (`applyToUserProfile`).
  */
 export async function aggregateBatch(
   batch: TriggerBatch,
@@ -113,8 +148,28 @@ export async function aggregateBatch(
   if (batch.unprocessable.length > 0) await archive.deadLetter(batch.eventHubName, batch.unprocessable);
   const archiveBlobs = batch.events.length > 0 ? await archive.archive(batch.eventHubName, batch.events) : [];
   const at = now().toISOString();
-  const outcomes = await store.updateMany<AggregateDocument>(
-    planDocumentWork(batch.events).map((work) => ({
+  const events = batch.events.map(inUtc);
+
+  // The store may apply an update more than once (another writer got there first): the decision of the
+  // last call is the one written.
+  const copiesByUser = new Map<string, readonly SequencedEvent[]>();
+  const profileOutcomes = await store.updateMany<UserProfile>(
+    [...eventsByUser(events)].map(([userId, userEvents]) => ({
+      container: 'userProfiles',
+      partitionKey: userId,
+      id: userId,
+      apply: (current) => {
+        const { profile, duplicates } = applyToUserProfile(current, userEvents, at);
+        copiesByUser.set(userId, duplicates);
+        return profile;
+      },
+    })),
+  );
+  const copies = new Set([...copiesByUser.values()].flat());
+  const counted = copies.size === 0 ? events : events.filter((sequenced) => !copies.has(sequenced));
+
+  const otherOutcomes = await store.updateMany<AggregateDocument>(
+    planAggregateWork(counted).map((work) => ({
       container: work.container,
       partitionKey: work.partitionKey,
       id: work.id,
@@ -122,15 +177,17 @@ export async function aggregateBatch(
         applyNewEvents(
           current,
           work.events,
-          () => work.create(at),
+          work.create,
           work.fold as (doc: AggregateDocument, e: SequencedEvent['event']) => void,
           at,
         ),
     })),
   );
+  const outcomes = [...profileOutcomes, ...otherOutcomes];
   const documentsUnchanged = outcomes.filter((outcome) => outcome === 'unchanged').length;
   return {
     events: batch.events.length,
+    duplicates: copies.size,
     deadLettered: batch.unprocessable.length,
     documentsWritten: outcomes.length - documentsUnchanged,
     documentsUnchanged,

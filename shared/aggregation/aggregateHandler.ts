@@ -16,6 +16,22 @@ export interface AggregateHandlerDependencies {
   knownOffers?: (fresh: boolean) => Promise<ReadonlySet<string> | undefined>;
 }
 
+/**
+ * What an invocation did with its batch: applied it (the aggregation result), or, when its aggregates could
+ * not be written, held its events in Blob for the partition's next invocation.
+ */
+export type AggregateOutcome = AggregationResult | HeldBatch;
+
+export interface HeldBatch {
+  /** Events held for the partition's next invocation. */
+  held: number;
+  reason: string;
+}
+
+export function isHeld(outcome: AggregateOutcome): outcome is HeldBatch {
+  return 'held' in outcome;
+}
+
 /** Moves offer events for offers outside the catalog to the batch's dead letters. */
 export function setAsideUnknownOffers(
   batch: TriggerBatch,
@@ -55,20 +71,30 @@ export function withPendingFirst(batch: TriggerBatch, pending: readonly Sequence
 }
 
 /**
- * The Event Hubs trigger handler. The host checkpoints a batch even when the handler throws, so a batch
- * whose aggregates cannot be written is held in Blob, with the reason, before the handler throws; the next
+ * The Event Hubs trigger handler. A batch whose aggregates cannot be written (Cosmos DB down beyond the
+ * retries) is held in Blob, with the reason, and the invocation succeeds: the host checkpoints and the
+ * partition keeps draining the hub into Blob during an outage longer than the hub's retention. The next
  * invocation of the same partition applies the held events first, then its own. That keeps the rule the
  * watermarks rest on: a partition's events are applied in sequence order, so no later batch moves a
  * document's watermark past events that were never counted (docs/aggregation.md).
+ *
+ * Only when the events cannot be held either (Blob down too) does the invocation throw: nothing has kept
+ * them, and the function's retry policy (functions/aggregate.ts) has the host deliver the same batch again
+ * instead of checkpointing past it.
  */
 export function createAggregateHandler(deps: AggregateHandlerDependencies) {
-  return async (messages: unknown, context: InvocationContext): Promise<AggregationResult> => {
+  return async (messages: unknown, context: InvocationContext): Promise<AggregateOutcome> => {
     const parsed = parseTriggerBatch(messages, context.triggerMetadata, deps.eventHubName);
     const known = await deps.knownOffers?.(false).catch(() => undefined);
     let batch = setAsideUnknownOffers(parsed, known);
     if (batch.unprocessable.length > parsed.unprocessable.length) {
       batch = setAsideUnknownOffers(parsed, await deps.knownOffers?.(true).catch(() => undefined));
     }
+    // Dead-letter records name the invocation that set them aside, to find its log lines.
+    batch = {
+      ...batch,
+      unprocessable: batch.unprocessable.map((e) => ({ ...e, invocationId: context.invocationId })),
+    };
     try {
       const pending = await deps.archive.pendingEvents(batch.eventHubName, batch.partitionId);
       if (pending.events.length > 0) {
@@ -80,16 +106,29 @@ export function createAggregateHandler(deps: AggregateHandlerDependencies) {
       await deps.archive.release(pending.names);
       context.log(
         `aggregate: partition ${batch.partitionId}: ${result.events} events, ${result.documentsWritten} documents written, ` +
-          `${result.documentsUnchanged} already up to date, ${result.deadLettered} dead-lettered`,
+          `${result.documentsUnchanged} already up to date, ${result.duplicates} copies of earlier events, ` +
+          `${result.deadLettered} dead-lettered`,
       );
       return result;
     } catch (error) {
-      const reason = `aggregation failed: ${error instanceof Error ? error.message : String(error)}`;
+      const reason = `aggregation failed: ${messageOf(error)}`;
+      try {
+        await deps.archive.holdForRetry(batch.eventHubName, batch.events, reason, context.invocationId);
+      } catch (holdError) {
+        context.error(
+          `aggregate: partition ${batch.partitionId}: ${reason}; holding its ${batch.events.length} events failed too ` +
+            `(${messageOf(holdError)}), so the invocation fails and the retry policy delivers the batch again`,
+        );
+        throw error;
+      }
       context.error(
-        `aggregate: partition ${batch.partitionId}: ${reason}; holding ${batch.events.length} events for the next invocation of the partition`,
+        `aggregate: partition ${batch.partitionId}: ${reason}; held ${batch.events.length} events for the next invocation of the partition`,
       );
-      await deps.archive.holdForRetry(batch.eventHubName, batch.events, reason);
-      throw error;
+      return { held: batch.events.length, reason };
     }
   };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -5,7 +5,11 @@ import { SequencedEvent } from './triggerBatch';
  * The aggregate documents and how one event folds into each. Every document carries `watermarks`: per hub
  * partition, the position of the last event folded in (shared/events/hubMessage.ts). An event at or below
  * its partition's watermark has been applied already and is skipped, which makes redelivery harmless (see
- * docs/aggregation.md).
+ * docs/aggregation.md). The user profile also remembers recent event ids, so that a copy of an event (a
+ * client's retry, at another position) is recognised and counted nowhere (`applyToUserProfile`).
+ *
+ * The folds compare timestamps as strings, so they expect them in the canonical UTC form
+ * (`utcTimestamp`); aggregateBatch normalises every event's timestamp before folding.
  */
 export interface AggregateDocument {
   id: string;
@@ -31,6 +35,15 @@ export const MAX_PROFILE_CATEGORIES = 50;
 export const MAX_PROFILE_OFFERS = 50;
 export const MAX_RECENT_ITEMS = 20;
 export const MAX_PURCHASED = 200;
+/**
+ * How many event ids a profile remembers for recognising copies. A client retries within seconds to
+ * minutes, during which one visitor sends a handful of events; 200 leaves a wide margin while keeping the
+ * profile, which the offer function reads on every request, small (about 10 KB at 50 characters an id).
+ */
+export const MAX_RECENT_EVENT_IDS = 200;
+
+/** Positions, as inclusive ranges [first, last], in one partition. */
+export type PositionRanges = Array<[number, number]>;
 
 export interface ProductInteraction {
   views: number;
@@ -62,6 +75,17 @@ export interface UserProfile extends AggregateDocument {
   decayedTo: string;
   firstSeenAt: string;
   lastSeenAt: string;
+  /**
+   * The ids of the last MAX_RECENT_EVENT_IDS events folded in, oldest first. A later event with one of
+   * these ids is a copy and is not counted. Absent in profiles written before copies were recognised.
+   */
+  recentEventIds?: string[];
+  /**
+   * Per partition, the positions of the events of the latest batch that were skipped as copies. A
+   * redelivered batch finds its events at or below the watermark, where `recentEventIds` cannot tell an
+   * original (whose id it records) from its copy: this repeats the decision taken the first time.
+   */
+  duplicatePositions?: Record<string, PositionRanges>;
 }
 
 export interface ProductStats extends AggregateDocument {
@@ -123,21 +147,36 @@ function pruneByAffinity<T extends { affinity: number }>(map: Record<string, T>,
     .forEach((key) => delete map[key]);
 }
 
-export function newUserProfile(userId: string, at: string): UserProfile {
+/**
+ * The timestamp in the canonical UTC form `YYYY-MM-DDTHH:mm:ss.sssZ`, which ingest stamps. Other
+ * producers may send an offset or another precision (the consumer's schema accepts both), which neither
+ * sorts as a string nor slices into a UTC hour.
+ */
+export function utcTimestamp(timestamp: string): string {
+  return timestamp.length === 24 && timestamp.endsWith('Z') ? timestamp : new Date(timestamp).toISOString();
+}
+
+/**
+ * `firstEventAt`: the timestamp of the first event to be folded in. The event times start there, not at
+ * the processing time, which is later than every event (and `updatedAt` is set again when it is written).
+ */
+export function newUserProfile(userId: string, firstEventAt: string): UserProfile {
   return {
     id: userId,
     userId,
     watermarks: {},
-    updatedAt: at,
+    updatedAt: firstEventAt,
     eventCounts: {},
     products: {},
     categories: {},
     offers: {},
     recentProducts: [],
     purchasedProducts: [],
-    decayedTo: at,
-    firstSeenAt: at,
-    lastSeenAt: at,
+    decayedTo: firstEventAt,
+    firstSeenAt: firstEventAt,
+    lastSeenAt: firstEventAt,
+    recentEventIds: [],
+    duplicatePositions: {},
   };
 }
 
@@ -214,19 +253,20 @@ export function foldIntoUserProfile(profile: UserProfile, event: ClickstreamEven
   }
 }
 
-export function newProductStats(productId: string, at: string): ProductStats {
+/** `firstEventAt`: as for newUserProfile. */
+export function newProductStats(productId: string, firstEventAt: string): ProductStats {
   return {
     id: productId,
     productId,
     watermarks: {},
-    updatedAt: at,
+    updatedAt: firstEventAt,
     views: 0,
     clicks: 0,
     carts: 0,
     purchases: 0,
     revenue: 0,
     offerClicks: 0,
-    lastEventAt: at,
+    lastEventAt: firstEventAt,
   };
 }
 
@@ -243,17 +283,18 @@ export function foldIntoProductStats(stats: ProductStats, event: ClickstreamEven
   if (event.timestamp > stats.lastEventAt) stats.lastEventAt = event.timestamp;
 }
 
-export function newOfferStats(offerId: string, at: string): OfferStats {
+/** `firstEventAt`: as for newUserProfile. */
+export function newOfferStats(offerId: string, firstEventAt: string): OfferStats {
   return {
     id: offerId,
     offerId,
     watermarks: {},
-    updatedAt: at,
+    updatedAt: firstEventAt,
     impressions: 0,
     clicks: 0,
     dismissals: 0,
     clickThroughRate: 0,
-    lastEventAt: at,
+    lastEventAt: firstEventAt,
   };
 }
 
@@ -265,11 +306,13 @@ export function foldIntoOfferStats(stats: OfferStats, event: ClickstreamEvent): 
   if (event.timestamp > stats.lastEventAt) stats.lastEventAt = event.timestamp;
 }
 
+/** The UTC hour and day of the event's timestamp, whatever offset it was written with. */
 export function rollupKeys(
   event: ClickstreamEvent,
 ): Array<{ id: string; date: string; grain: RollupGrain; hour: number | null }> {
-  const date = event.timestamp.slice(0, 10);
-  const hour = Number(event.timestamp.slice(11, 13));
+  const utc = utcTimestamp(event.timestamp);
+  const date = utc.slice(0, 10);
+  const hour = Number(utc.slice(11, 13));
   return [
     { id: `hour:${date}T${String(hour).padStart(2, '0')}`, date, grain: 'hour', hour },
     { id: `day:${date}`, date, grain: 'day', hour: null },
@@ -278,12 +321,12 @@ export function rollupKeys(
 
 export function newRollup(
   key: { id: string; date: string; grain: RollupGrain; hour: number | null },
-  at: string,
+  firstEventAt: string,
 ): Rollup {
   return {
     ...key,
     watermarks: {},
-    updatedAt: at,
+    updatedAt: firstEventAt,
     events: 0,
     views: 0,
     clicks: 0,
@@ -312,25 +355,99 @@ export function foldIntoRollup(rollup: Rollup, event: ClickstreamEvent): void {
 
 /**
  * Folds the events that are new to this document (above its partition watermark) and advances the
- * watermark. Returns undefined when every event was applied before: nothing to write.
+ * watermark. A new document is created from the first event it folds in. Returns undefined when every
+ * event was applied before: nothing to write.
  */
 export function applyNewEvents<T extends AggregateDocument>(
   current: T | undefined,
   events: readonly SequencedEvent[],
-  create: () => T,
+  create: (first: ClickstreamEvent) => T,
   fold: (doc: T, event: ClickstreamEvent) => void,
   now: string,
 ): T | undefined {
-  const doc: T = current ? structuredClone<T>(current) : create();
-  let applied = 0;
+  let doc: T | undefined;
   for (const sequenced of events) {
-    const watermark = doc.watermarks[sequenced.partitionId] ?? -1;
+    const watermark = (doc ?? current)?.watermarks[sequenced.partitionId] ?? -1;
     if (sequenced.position <= watermark) continue;
+    doc ??= current ? structuredClone<T>(current) : create(sequenced.event);
     fold(doc, sequenced.event);
     doc.watermarks[sequenced.partitionId] = sequenced.position;
-    applied += 1;
   }
-  if (applied === 0) return undefined;
+  if (doc === undefined) return undefined;
   doc.updatedAt = now;
   return doc;
+}
+
+export interface UserProfileUpdate {
+  /** The profile to write, or undefined when the batch holds nothing new for it. */
+  profile: UserProfile | undefined;
+  /** The user's events of the batch that copy an earlier event (same eventId, another position). */
+  duplicates: SequencedEvent[];
+}
+
+const inRanges = (ranges: PositionRanges | undefined, position: number) =>
+  ranges?.some(([first, last]) => position >= first && position <= last) ?? false;
+
+/**
+ * Like applyNewEvents for one user's events of a batch (in position order), and decides which of them are
+ * copies, for the other documents to leave out too. An event new to the profile is a copy when the
+ * profile (as read) or an earlier event of the batch has its eventId. An event at or below the watermark
+ * was decided by an earlier delivery, which the profile remembers in `duplicatePositions`: the decision is
+ * the same on every delivery, even when the profile was written and a later document's write failed.
+ *
+ * Why that is enough: another delivery of an event's batch is needed only while some document has not
+ * counted it, and until then no later batch of its partition is applied without it (docs/aggregation.md).
+ * So the profile's latest write from that partition came from a delivery holding the event.
+ */
+export function applyToUserProfile(
+  current: UserProfile | undefined,
+  events: readonly SequencedEvent[],
+  now: string,
+): UserProfileUpdate {
+  const knownIds = new Set(current?.recentEventIds);
+  const decided = current?.duplicatePositions ?? {};
+  const idsInBatch = new Set<string>();
+  const duplicates: SequencedEvent[] = [];
+  const newIds: string[] = [];
+  // Per partition, the batch's copies as ranges: a retried request's events are consecutive, so one range.
+  const copies = new Map<string, { ranges: PositionRanges; previousWasCopy: boolean }>();
+  const partitionsWithNewEvents = new Set<string>();
+  let profile: UserProfile | undefined;
+  for (const sequenced of events) {
+    const { partitionId, position, event } = sequenced;
+    const isNew = position > (current?.watermarks[partitionId] ?? -1);
+    const isCopy = isNew
+      ? knownIds.has(event.eventId) || idsInBatch.has(event.eventId)
+      : inRanges(decided[partitionId], position);
+    idsInBatch.add(event.eventId);
+    let partitionCopies = copies.get(partitionId);
+    if (!partitionCopies) copies.set(partitionId, (partitionCopies = { ranges: [], previousWasCopy: false }));
+    if (isCopy) {
+      duplicates.push(sequenced);
+      const last = partitionCopies.ranges.at(-1);
+      if (partitionCopies.previousWasCopy && last) last[1] = position;
+      else partitionCopies.ranges.push([position, position]);
+    }
+    partitionCopies.previousWasCopy = isCopy;
+    if (!isNew) continue;
+    profile ??= current ? structuredClone(current) : newUserProfile(event.userId, event.timestamp);
+    // The watermark passes copies too, so that a redelivery finds them decided.
+    profile.watermarks[partitionId] = position;
+    partitionsWithNewEvents.add(partitionId);
+    if (isCopy) continue;
+    foldIntoUserProfile(profile, event);
+    newIds.push(event.eventId);
+  }
+  if (profile === undefined) return { profile: undefined, duplicates };
+  profile.recentEventIds = [...(profile.recentEventIds ?? []), ...newIds].slice(-MAX_RECENT_EVENT_IDS);
+  const duplicatePositions = { ...profile.duplicatePositions };
+  // A partition without new events keeps what its latest write decided; the others record this batch.
+  for (const partitionId of partitionsWithNewEvents) {
+    const ranges = copies.get(partitionId)?.ranges ?? [];
+    if (ranges.length > 0) duplicatePositions[partitionId] = ranges;
+    else delete duplicatePositions[partitionId];
+  }
+  profile.duplicatePositions = duplicatePositions;
+  profile.updatedAt = now;
+  return { profile, duplicates };
 }

@@ -23,6 +23,8 @@ export interface UnprocessableEvent {
   enqueuedTime: string;
   reason: string;
   body: unknown;
+  /** The invocation that set it aside, to find its log lines. */
+  invocationId?: string;
 }
 
 export interface TriggerBatch {

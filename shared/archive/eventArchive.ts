@@ -26,7 +26,12 @@ export interface EventArchive {
    * Keeps the events of a batch that could not be applied (the aggregates could not be written) until a
    * later invocation of the same partition applies them, before its own batch: see pendingEvents.
    */
-  holdForRetry(eventHubName: string, events: readonly SequencedEvent[], reason: string): Promise<string[]>;
+  holdForRetry(
+    eventHubName: string,
+    events: readonly SequencedEvent[],
+    reason: string,
+    invocationId?: string,
+  ): Promise<string[]>;
   /** The held events of a partition, in position order, with the blobs that hold them. */
   pendingEvents(eventHubName: string, partitionId: string): Promise<PendingEvents>;
   /** Forgets held events once they are applied. */
@@ -180,11 +185,17 @@ export class BlobEventArchive implements EventArchive {
     eventHubName: string,
     events: readonly SequencedEvent[],
     reason: string,
+    invocationId?: string,
   ): Promise<string[]> {
     return this.writeRecords(
       eventHubName,
       // The event goes in `body`, as in every dead-letter record, and only there.
-      events.map(({ event, ...where }) => ({ ...where, reason, body: event })),
+      events.map(({ event, ...where }) => ({
+        ...where,
+        reason,
+        body: event,
+        ...(invocationId === undefined ? {} : { invocationId }),
+      })),
       (e) => `${pendingPrefix(eventHubName, e.partitionId)}${pad(e.position, 20)}.json`,
     );
   }

@@ -14,14 +14,21 @@ export const offerEventTypes = ['offer_impression', 'offer_click', 'offer_dismis
 export const eventTypes = [...productEventTypes, ...offerEventTypes] as const;
 export type EventType = (typeof eventTypes)[number];
 
-/** Ids are opaque to us but bounded and printable so they are safe as Cosmos ids and blob names. */
+/** One character of an id, as a regular-expression class (cli/commands/schema.ts builds on it too). */
+export const ID_CHARACTER = '[\\w.:@|~-]';
+export const ID_PATTERN = new RegExp(`^${ID_CHARACTER}*$`);
+
+/**
+ * Ids are opaque to us but bounded and printable so they are safe as Cosmos ids and blob names.
+ * Surrounding whitespace is trimmed first: " u1 " is the id "u1".
+ */
 const id = (max: number) =>
   z
     .string()
     .trim()
     .min(1, 'must not be empty')
     .max(max, `must be at most ${max} characters`)
-    .regex(/^[\w.:@|~-]*$/, 'may hold only letters, digits and . : @ | ~ - _');
+    .regex(ID_PATTERN, 'may hold only letters, digits and . : @ | ~ - _');
 
 const shortText = (max: number) => z.string().max(max, `must be at most ${max} characters`);
 
@@ -79,7 +86,7 @@ export type ClickstreamEvent = ClientEvent & {
   eventId: string;
   /** Server time at ingest, ISO 8601 UTC. */
   receivedAt: string;
-  /** The client's time if it sent a sane one, else receivedAt. */
+  /** The client's time, or receivedAt when it sent none (ingest refuses one too far from receivedAt). */
   timestamp: string;
 };
 

@@ -1,4 +1,3 @@
-import { HttpProblem } from '../http/problems';
 import { EventPublisher } from './eventPublisher';
 import { IngestLimits, parseEvents, RejectedEvent } from './parseEvents';
 
@@ -15,6 +14,12 @@ export interface IngestReport {
   >;
 }
 
+/** The report, which is the response body, and why the hub refused events when it did (for the log). */
+export interface IngestOutcome {
+  report: IngestReport;
+  publishError?: string;
+}
+
 /**
  * Validates, stamps and publishes the events of one request. Valid events in a mixed request are accepted;
  * invalid ones are named with their fields. Nothing invalid is forwarded, and no event the hub did not
@@ -25,20 +30,17 @@ export async function ingestEvents(
   limits: IngestLimits,
   publisher: EventPublisher,
   now: Date,
-): Promise<IngestReport> {
+): Promise<IngestOutcome> {
   const parsed = parseEvents(bodyText, limits, now);
   let acknowledged: boolean[] = [];
+  let publishError: string | undefined;
   if (parsed.events.length > 0) {
     try {
       acknowledged = await publisher.publish(parsed.events.map((e) => e.event));
     } catch (error) {
-      throw new HttpProblem(
-        'service_unavailable',
-        `the event hub did not accept the events: ${(error as Error).message}`,
-        undefined,
-        undefined,
-        { 'retry-after': '2' },
-      );
+      // The hub could not be reached at all (e.g. its partition list could not be read). The caller still
+      // gets the per-event report, every valid event `unavailable`, so a 503 always has the same body.
+      publishError = error instanceof Error ? error.message : String(error);
     }
   }
   // Both lists are in request order: merging them keeps the report in request order without a sort.
@@ -62,10 +64,11 @@ export async function ingestEvents(
   });
   takeRejectedBefore(Infinity);
   const unavailable = accepted < parsed.events.length;
-  return {
+  const report: IngestReport = {
     status: unavailable ? 503 : accepted === 0 ? 400 : 202,
     accepted,
     rejected: parsed.rejected.length,
     results,
   };
+  return publishError === undefined ? { report } : { report, publishError };
 }

@@ -50,10 +50,11 @@ export function createIngestHandler(
       checkMediaType(request.headers.get('content-type'));
       checkDeclaredLength(request.headers.get('content-length'), deps.limits);
       const body = await request.text();
-      const report = await ingestEvents(body, deps.limits, deps.publisher, now());
+      const { report, publishError } = await ingestEvents(body, deps.limits, deps.publisher, now());
       if (report.status === 503) {
         context.warn(
-          `ingest: event hub refused ${report.results.length - report.accepted - report.rejected} events`,
+          `ingest: event hub refused ${report.results.length - report.accepted - report.rejected} events` +
+            (publishError === undefined ? '' : `: ${publishError}`),
         );
         return { status: 503, headers: { ...cors, 'retry-after': '2' }, jsonBody: report };
       }

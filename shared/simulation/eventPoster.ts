@@ -2,13 +2,17 @@ import type { ClientEvent } from '../events/clickstreamEvent';
 import { Clock, systemClock } from './tokenBucket';
 
 /**
- * Posts events to `POST {baseUrl}/api/events` in batches, with at most `concurrency` requests in flight.
+ * Posts events to `POST {baseUrl}/api/events` in batches, with at most `concurrency` requests in flight;
+ * with a function key, to the keyed `POST {baseUrl}/api/server/events` instead (docs/api.md).
  * 503 and 429 are retried, honouring Retry-After; other 4xx count the batch as rejected (the ingest
  * endpoint rejects a request whole); network errors and exhausted retries count it as failed.
  */
 export interface EventPosterOptions {
   baseUrl: string;
-  /** Sent as `x-functions-key` when given. */
+  /**
+   * A function key: the events then go, as `x-functions-key`, to the server-to-server endpoint
+   * `/api/server/events`. Without it they go to the anonymous `/api/events` that browsers use.
+   */
   functionKey?: string;
   /** Requests in flight at most. */
   concurrency: number;
@@ -107,7 +111,7 @@ export class EventPoster {
       throw new RangeError(`batchSize must be from 1 to ${MAX_BATCH_SIZE}`);
     }
     this.endpoint = new URL(
-      'api/events',
+      options.functionKey === undefined ? 'api/events' : 'api/server/events',
       options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`,
     ).href;
     this.maxBatchDelayMs = options.maxBatchDelayMs ?? 250;

@@ -56,6 +56,38 @@ registerEventHub('collectOne', {
   },
 });
 
+// A function with a retry policy, on the second consumer group once collectOne has stopped: while `outage` is set it fails every
+// batch that holds a `retry-me` event, as the aggregate function does when it can keep the events nowhere.
+interface Attempt {
+  partitionId: string;
+  retryCount: number | undefined;
+  invocationId: string;
+  bodies: Array<{ user: string; n: number }>;
+  sequenceNumbers: number[];
+}
+const attempts: Attempt[] = [];
+let outage = false;
+registerEventHub('collectWithRetry', {
+  connection: 'EventHubConnection',
+  eventHubName: '%EVENTHUB_NAME%',
+  consumerGroup: '%EVENTHUB_CONSUMER_GROUP%',
+  cardinality: 'many',
+  retry: { strategy: 'fixedDelay', maxRetryCount: -1, delayInterval: { milliseconds: 100 } },
+  handler: (messages, context) => {
+    const metadata = context.triggerMetadata as Record<string, unknown>;
+    const bodies = messages as Attempt['bodies'];
+    if (!bodies.some((b) => b.user.startsWith('retry-me'))) return;
+    attempts.push({
+      partitionId: (metadata.partitionContext as { PartitionId: string }).PartitionId,
+      retryCount: context.retryContext?.retryCount,
+      invocationId: context.invocationId,
+      bodies,
+      sequenceNumbers: metadata.sequenceNumberArray as number[],
+    });
+    if (outage) throw new Error('nowhere to keep the events');
+  },
+});
+
 const hostJson: HostJson = {
   extensions: {
     eventHubs: { maxEventBatchSize: 5, maxWaitTime: '00:00:00.200', batchCheckpointFrequency: 1 },
@@ -329,5 +361,73 @@ describe('local Functions host: Event Hubs trigger', () => {
     });
     expect([...split.keys()].sort()).toEqual(['collectA', 'collectB']);
     expect([...split.values()].flat().sort()).toEqual(PARTITIONS);
+  });
+});
+
+describe('local Functions host: Event Hubs trigger with a retry policy', () => {
+  // The hosts of the tests above stop, so that only the host under test reads the consumer group.
+  beforeAll(async () => {
+    await Promise.all(hosts.splice(0).map((host) => host.stop()));
+  });
+
+  /** The checkpointed sequence number of a partition on the second consumer group, -1 when none. */
+  async function retryingCheckpoint(partitionId: string): Promise<number> {
+    const namespace = (deliveries[0]?.metadata.partitionContext as { FullyQualifiedNamespace: string })
+      .FullyQualifiedNamespace;
+    const list = await checkpoints.listCheckpoints(namespace, stack.settings.EVENTHUB_NAME!, 'single');
+    return list.find((c) => c.partitionId === partitionId)?.sequenceNumber ?? -1;
+  }
+
+  it('invokes a failing batch again, unchanged, and checkpoints only once an execution succeeds', async () => {
+    outage = true;
+    const [sent] = await send(['retry-me'], 1);
+    const host = await startHost('collectWithRetry');
+    const failed = await eventually('three failed executions', () =>
+      attempts.length >= 3 ? attempts.slice(0, 3) : undefined,
+    );
+    const first = failed[0]!;
+    // The same batch each time, a new invocation each time, counting its retries.
+    for (const attempt of failed) {
+      expect(attempt.bodies).toEqual(first.bodies);
+      expect(attempt.sequenceNumbers).toEqual(first.sequenceNumbers);
+    }
+    expect(failed.map((a) => a.retryCount)).toEqual([0, 1, 2]);
+    expect(new Set(failed.map((a) => a.invocationId)).size).toBe(3);
+    expect(first.bodies).toContainEqual(sent);
+    const last = first.sequenceNumbers[first.sequenceNumbers.length - 1]!;
+    expect(await retryingCheckpoint(first.partitionId)).toBeLessThan(last);
+    expect(logs.some((l) => l.level === 'warning' && /retry 2 in 100 ms/.test(l.message))).toBe(true);
+
+    outage = false;
+    await eventually('the checkpoint after the successful execution', async () =>
+      (await retryingCheckpoint(first.partitionId)) === last ? true : undefined,
+    );
+    const succeeded = attempts.length;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(attempts.length).toBe(succeeded);
+    await host.stop();
+  });
+
+  it('leaves the batch without a checkpoint when the host stops during the retries', async () => {
+    outage = true;
+    const from = attempts.length;
+    await send(['retry-me-again'], 1);
+    const host = await startHost('collectWithRetry');
+    const failed = await eventually('two failed executions', () =>
+      attempts.length >= from + 2 ? attempts[from] : undefined,
+    );
+    await host.stop();
+    const last = failed.sequenceNumbers[failed.sequenceNumbers.length - 1]!;
+    expect(await retryingCheckpoint(failed.partitionId)).toBeLessThan(last);
+
+    // The next reader of the partition gets the batch again.
+    outage = false;
+    const again = attempts.length;
+    const next = await startHost('collectWithRetry');
+    await eventually('the batch after the restart', async () =>
+      (await retryingCheckpoint(failed.partitionId)) === last ? true : undefined,
+    );
+    expect(attempts.slice(again).some((a) => a.sequenceNumbers.includes(last))).toBe(true);
+    await next.stop();
   });
 });

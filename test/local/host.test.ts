@@ -22,7 +22,7 @@ interface Seen {
 jest.spyOn(console, 'warn').mockImplementation(() => undefined);
 
 const seen: Seen[] = [];
-const logs: Array<{ level: LogLevel; message: string; functionName?: string }> = [];
+const logs: Array<{ level: LogLevel; message: string; functionName?: string; invocationId?: string }> = [];
 let releaseSlow: () => void = () => undefined;
 let slowStarted: () => void = () => undefined;
 
@@ -122,7 +122,8 @@ beforeAll(async () => {
     port: 0,
     registrations: listRegistrations(),
     hostJson: { extensions: { http: { routePrefix: 'api' } } },
-    log: (level, message, functionName) => logs.push({ level, message, functionName }),
+    log: (level, message, functionName, invocationId) =>
+      logs.push({ level, message, functionName, ...(invocationId === undefined ? {} : { invocationId }) }),
     maxRequestBodyBytes: 1024,
   });
 });
@@ -159,7 +160,13 @@ describe('local Functions host: HTTP triggers', () => {
     expect(request!.url).toBe(`${host.url}/api/items/42/blue?x=1&y=two`);
     expect(request!.headers['x-custom']).toBe('v');
     expect(request!.invocationId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(logs).toContainEqual({ level: 'information', message: 'echo 42', functionName: 'echo' });
+    // The function's own lines carry its invocation id.
+    expect(logs).toContainEqual({
+      level: 'information',
+      message: 'echo 42',
+      functionName: 'echo',
+      invocationId: request!.invocationId,
+    });
 
     const withoutOptional = await fetch(`${host.url}/api/ITEMS/7`);
     expect(await withoutOptional.json()).toEqual({ id: '7', variant: null });

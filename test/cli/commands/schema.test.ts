@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { command, eventJsonSchema, eventJsonSchemaText } from '../../../cli/commands/schema';
 import { UsageError } from '../../../cli/command';
-import { eventTypes } from '../../../shared/events/clickstreamEvent';
+import { clientEventSchema, eventTypes } from '../../../shared/events/clickstreamEvent';
 
 const committedPath = join(__dirname, '..', '..', '..', 'docs', 'events.schema.json');
 
@@ -59,6 +59,51 @@ describe('nextoffer schema', () => {
     expect([...product!.properties.type.enum, ...offer!.properties.type.enum].sort()).toEqual(
       [...eventTypes].sort(),
     );
+  });
+
+  it('accepts exactly the ids the endpoint accepts: zod trims surrounding whitespace first', () => {
+    const schema = eventJsonSchema() as {
+      oneOf: Array<{
+        properties: Record<string, { pattern?: string; minLength?: number; maxLength?: number }>;
+      }>;
+    };
+    const idFields = ['eventId', 'userId', 'sessionId', 'productId', 'offerId', 'decisionId'];
+    for (const variant of schema.oneOf) {
+      for (const field of idFields) {
+        // One pattern bounds the trimmed length; minLength/maxLength would count the whitespace.
+        expect(variant.properties[field]).not.toHaveProperty('minLength');
+        expect(variant.properties[field]).not.toHaveProperty('maxLength');
+      }
+    }
+    const userId = schema.oneOf[0]!.properties.userId!;
+    // JSON Schema patterns are ECMA-262 regular expressions; validators compile them with the u flag.
+    const pattern = new RegExp(userId.pattern!, 'u');
+    const endpointAccepts = (value: string) =>
+      clientEventSchema.safeParse({ type: 'product_view', userId: value, productId: 'p1' }).success;
+    const cases = [
+      'u1',
+      ' u1 ',
+      '\tu1\n',
+      '\u00a0u1\ufeff',
+      'a.b:c@d|e~f-g_h',
+      'x'.repeat(128),
+      `  ${'x'.repeat(128)}  `,
+      'x'.repeat(129),
+      '',
+      '   ',
+      'u 1',
+      'u/1',
+      'é',
+    ];
+    for (const value of cases) {
+      expect({ value, schema: pattern.test(value) }).toEqual({ value, schema: endpointAccepts(value) });
+    }
+    expect(endpointAccepts(' u1 ')).toBe(true);
+    expect(endpointAccepts('x'.repeat(129))).toBe(false);
+  });
+
+  it('says the body is one event or an array of them', () => {
+    expect(eventJsonSchema().description).toMatch(/one such event or a JSON array of them/);
   });
 
   it('rejects unknown options as a usage error', async () => {

@@ -13,6 +13,7 @@ import { CosmosRequestCounter, startCosmosRequestCounter } from '../../../local/
 import { createCosmosClient } from '../../../shared/runtime/clients';
 import { parseConnectionString } from '../../../shared/config/settings';
 import { eventPosition } from '../../../shared/events/hubMessage';
+import { FaultProxy, startFaultProxy } from '../../support/faultProxy';
 
 let stack: TestStack;
 let cosmos: CosmosClient;
@@ -241,4 +242,233 @@ describe('aggregateBatch against Cosmos DB and Blob', () => {
     ) as { reason: string };
     expect(content.reason).toContain('userId');
   });
+});
+
+describe('what the aggregates say', () => {
+  it('counts an offer click that names a product in its offerClicks, and impressions and dismissals nowhere there', async () => {
+    const store = new CosmosDocumentStore(database);
+    const offerEvent = { offerId: 'o-click', decisionId: 'd-click', productId: 'p-offered' };
+    await aggregateBatch(
+      batchOf(
+        events('grace', [
+          { type: 'offer_impression', ...offerEvent },
+          { type: 'offer_click', ...offerEvent },
+          { type: 'offer_dismiss', ...offerEvent },
+          { type: 'product_view', productId: 'p-offered' },
+        ]),
+      ),
+      store,
+      archive,
+    );
+    const product = await read<ProductStats>('product-stats', 'p-offered', 'p-offered');
+    expect(product).toMatchObject({ offerClicks: 1, views: 1, clicks: 0 });
+    // Impressions and dismissals touch no product document at all.
+    await aggregateBatch(
+      batchOf(events('grace', [{ type: 'offer_impression', ...offerEvent, productId: 'p-only-shown' }])),
+      store,
+      archive,
+    );
+    const { resource } = await database
+      .container('product-stats')
+      .item('p-only-shown', 'p-only-shown')
+      .read<ProductStats>();
+    expect(resource).toBeUndefined();
+  });
+
+  it('keeps the latest event timestamp, not the processing time: an event at 09:00 processed at 10:00 says 09:00', async () => {
+    const store = new CosmosDocumentStore(database);
+    const nine = '2026-11-03T09:00:00.000Z';
+    const tenLater = () => new Date('2026-11-03T10:00:00.000Z');
+    await aggregateBatch(
+      batchOf(
+        events('heidi', [
+          { type: 'product_view', productId: 'p-late', timestamp: nine },
+          {
+            type: 'offer_impression',
+            offerId: 'o-late',
+            decisionId: 'd',
+            productId: undefined,
+            timestamp: nine,
+          },
+        ]),
+      ),
+      store,
+      archive,
+      tenLater,
+    );
+    expect(await read<UserProfile>('user-profiles', 'heidi', 'heidi')).toMatchObject({
+      firstSeenAt: nine,
+      lastSeenAt: nine,
+      updatedAt: '2026-11-03T10:00:00.000Z',
+    });
+    expect(await read<ProductStats>('product-stats', 'p-late', 'p-late')).toMatchObject({
+      lastEventAt: nine,
+    });
+    expect(await read<OfferStats>('offer-stats', 'o-late', 'o-late')).toMatchObject({ lastEventAt: nine });
+  });
+
+  it('files roll-ups by UTC hour and day when the timestamp carries an offset', async () => {
+    const store = new CosmosDocumentStore(database);
+    await aggregateBatch(
+      batchOf(
+        events('ivan', [{ type: 'product_view', productId: 'p-tz', timestamp: '2026-01-01T23:30:00-05:00' }]),
+      ),
+      store,
+      archive,
+    );
+    expect(await read<Rollup>('rollups', 'hour:2026-01-02T04', '2026-01-02')).toMatchObject({
+      hour: 4,
+      views: 1,
+    });
+    expect(await read<Rollup>('rollups', 'day:2026-01-02', '2026-01-02')).toMatchObject({ views: 1 });
+    const { resource } = await database
+      .container('rollups')
+      .item('day:2026-01-01', '2026-01-01')
+      .read<Rollup>();
+    expect(resource).toBeUndefined();
+    // Every time in the documents is UTC too.
+    expect(await read<UserProfile>('user-profiles', 'ivan', 'ivan')).toMatchObject({
+      lastSeenAt: '2026-01-02T04:30:00.000Z',
+    });
+  });
+});
+
+describe('a client that retries: the same eventId at two positions', () => {
+  const day = '2026-11-05';
+  const when = `${day}T08:00:00.000Z`;
+  /** The client's request: a purchase and an offer click, with ids it chose. */
+  const request = (userId: string, productId: string, offerId: string) =>
+    [
+      { type: 'purchase', productId, price: 10, eventId: `${userId}-buy` },
+      { type: 'offer_click', offerId, decisionId: 'd', productId, eventId: `${userId}-click` },
+    ] as const;
+  const sendAt = (userId: string, specs: ReturnType<typeof request>) =>
+    events(
+      userId,
+      specs.map((spec) => ({ ...spec, timestamp: when })),
+    );
+
+  async function expectCountedOnce(userId: string, productId: string, offerId: string, date: string) {
+    const profile = await read<UserProfile>('user-profiles', userId, userId);
+    expect(profile.eventCounts).toEqual({ purchase: 1, offer_click: 1 });
+    expect(profile.products[productId]).toMatchObject({ purchases: 1, clicks: 1 });
+    expect(await read<ProductStats>('product-stats', productId, productId)).toMatchObject({
+      purchases: 1,
+      revenue: 10,
+      offerClicks: 1,
+    });
+    expect(await read<OfferStats>('offer-stats', offerId, offerId)).toMatchObject({ clicks: 1 });
+    for (const id of [`hour:${date}T08`, `day:${date}`]) {
+      expect(await read<Rollup>('rollups', id, date)).toMatchObject({
+        events: 2,
+        purchases: 1,
+        revenue: 10,
+        offerClicks: 1,
+      });
+    }
+  }
+
+  it('counts the event once in every container, whether the copy comes in a later batch or the same one', async () => {
+    const store = new CosmosDocumentStore(database);
+    const first = await aggregateBatch(
+      batchOf(sendAt('judy', request('judy', 'p-retried', 'o-retried'))),
+      store,
+      archive,
+    );
+    expect(first.duplicates).toBe(0);
+    // The hub took the events but the answer was lost (a timeout, a 503): the client sends them again.
+    const retry = await aggregateBatch(
+      batchOf(sendAt('judy', request('judy', 'p-retried', 'o-retried'))),
+      store,
+      archive,
+    );
+    expect(retry).toMatchObject({ events: 2, duplicates: 2, deadLettered: 0 });
+    await expectCountedOnce('judy', 'p-retried', 'o-retried', day);
+
+    // The same request twice in one batch (the retry reached the hub before the first batch was read).
+    const both = [
+      ...sendAt('kim', request('kim', 'p-twice', 'o-twice')),
+      ...sendAt('kim', request('kim', 'p-twice', 'o-twice')),
+    ];
+    expect(await aggregateBatch(batchOf(both), store, archive)).toMatchObject({ duplicates: 2 });
+    const profile = await read<UserProfile>('user-profiles', 'kim', 'kim');
+    expect(profile.eventCounts).toEqual({ purchase: 1, offer_click: 1 });
+    expect(await read<ProductStats>('product-stats', 'p-twice', 'p-twice')).toMatchObject({
+      purchases: 1,
+      revenue: 10,
+    });
+  });
+
+  it('counts events with distinct eventIds each, though they are otherwise the same', async () => {
+    const store = new CosmosDocumentStore(database);
+    const twoPurchases = events('liam', [
+      { type: 'purchase', productId: 'p-two', price: 10, eventId: 'liam-buy-1' },
+      { type: 'purchase', productId: 'p-two', price: 10, eventId: 'liam-buy-2' },
+    ]);
+    expect(await aggregateBatch(batchOf(twoPurchases), store, archive)).toMatchObject({ duplicates: 0 });
+    expect(await read<ProductStats>('product-stats', 'p-two', 'p-two')).toMatchObject({
+      purchases: 2,
+      revenue: 20,
+    });
+  });
+
+  it('still counts once when the batch is delivered again after a crash between the profile write and the others', async () => {
+    // Cosmos DB refuses every request for the documents other than profiles: the batch's profile write
+    // lands, the rest fails, as if the instance had died between the two.
+    const proxy: FaultProxy = await startFaultProxy(
+      parseConnectionString(stack.settings.CosmosDBConnection!).get('accountendpoint')!,
+      (req) =>
+        /\/colls\/(product-stats|offer-stats|rollups)\//.test(req.url ?? '') ? { status: 503 } : undefined,
+    );
+    const broken = createCosmosClient({ kind: 'connectionString', endpoint: `${proxy.url}/`, key: 'a2V5' });
+    try {
+      const failing = new CosmosDocumentStore(broken.database('aggregation-test'), {
+        retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+      });
+      const store = new CosmosDocumentStore(database);
+      const date = '2026-11-06';
+      const timestamp = `${date}T08:00:00.000Z`;
+      const purchase = {
+        type: 'purchase',
+        productId: 'p-crash',
+        price: 10,
+        eventId: 'mia-buy',
+        timestamp,
+      } as const;
+      const click = {
+        type: 'offer_click',
+        offerId: 'o-crash',
+        decisionId: 'd',
+        productId: 'p-crash',
+        eventId: 'mia-click',
+        timestamp,
+      } as const;
+      await aggregateBatch(batchOf(events('mia', [purchase])), store, archive);
+      // The next batch: the client's retry of that purchase, a new offer click, and that click sent twice.
+      const batch = batchOf(events('mia', [purchase, click, click]));
+      await expect(aggregateBatch(batch, failing, archive)).rejects.toThrow();
+      expect(proxy.faults).toBeGreaterThan(0);
+      const written = await read<UserProfile>('user-profiles', 'mia', 'mia');
+      expect(written.eventCounts).toEqual({ purchase: 1, offer_click: 1 });
+      expect(await read<ProductStats>('product-stats', 'p-crash', 'p-crash')).toMatchObject({
+        offerClicks: 0,
+      });
+
+      // Delivered again: the profile has nothing new, and remembers which events were copies; the click
+      // (whose id the profile now knows) is counted, the copies are not.
+      const again = await aggregateBatch(batch, store, archive);
+      expect(again).toMatchObject({ duplicates: 2 });
+      expect(await read<UserProfile>('user-profiles', 'mia', 'mia')).toEqual(written);
+      await expectCountedOnce('mia', 'p-crash', 'o-crash', date);
+      // And once more, for good measure: nothing changes.
+      expect(await aggregateBatch(batch, store, archive)).toMatchObject({
+        documentsWritten: 0,
+        duplicates: 2,
+      });
+      await expectCountedOnce('mia', 'p-crash', 'o-crash', date);
+    } finally {
+      broken.dispose();
+      await proxy.stop();
+    }
+  }, 120_000);
 });

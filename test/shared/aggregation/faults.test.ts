@@ -1,7 +1,7 @@
 import { CosmosClient, Database } from '@azure/cosmos';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { InvocationContext } from '@azure/functions';
-import { createAggregateHandler } from '../../../shared/aggregation/aggregateHandler';
+import { createAggregateHandler, isHeld } from '../../../shared/aggregation/aggregateHandler';
 import { ProductStats } from '../../../shared/aggregation/documents';
 import { replayDeadLetters } from '../../../shared/aggregation/replayDeadLetters';
 import { BlobEventArchive, pendingPrefix } from '../../../shared/archive/eventArchive';
@@ -61,7 +61,8 @@ function trigger(productId: string, count: number, partitionId = '0') {
     type: 'product_view',
     userId: `user-${productId}-${i % 3}`,
     productId,
-    eventId: `${productId}-${i}`,
+    // Unique across triggers: events of two triggers for one product are different events, not a retry.
+    eventId: `${productId}-${sequence + 1 + i}`,
     receivedAt: at,
     timestamp: at,
     schemaVersion: 1,
@@ -130,6 +131,7 @@ describe('aggregation under faults', () => {
     const { messages, context } = trigger('archived', 3);
     const result = await handler(messages, context);
     expect(proxy.faults).toBe(2);
+    if (isHeld(result)) throw new Error(`held: ${result.reason}`);
     expect(result.archiveBlobs).toHaveLength(1);
     expect(await blob.getContainerClient('archive').getBlobClient(result.archiveBlobs[0]!).exists()).toBe(
       true,
@@ -163,15 +165,16 @@ describe('aggregation under faults', () => {
       .listBlobsFlat({ prefix: 'clickstream/3/' })) {
       const record = JSON.parse(
         (await blob.getContainerClient('deadletter').getBlobClient(item.name).downloadToBuffer()).toString(),
-      ) as { reason: string };
+      ) as { reason: string; invocationId?: string };
       reasons.push(record.reason);
+      expect(record.invocationId).toBe(context.invocationId);
     }
     expect(reasons).toEqual(
       expect.arrayContaining([expect.stringContaining('not JSON'), expect.stringContaining('offerId')]),
     );
   });
 
-  it('dead-letters a batch it cannot write, throws, and a replay later applies it exactly once', async () => {
+  it('holds a batch it cannot write, and a replay later applies it exactly once', async () => {
     const { database: downDb } = await cosmosBehind((req) =>
       isDocumentWrite(req.method, req.url) ? { status: 503 } : undefined,
     );
@@ -181,7 +184,8 @@ describe('aggregation under faults', () => {
       eventHubName: 'clickstream',
     });
     const { messages, context } = trigger('outage', 4, '7');
-    await expect(handler(messages, context)).rejects.toThrow();
+    // Held in Blob, so the invocation succeeds and the host may checkpoint past the batch.
+    expect(await handler(messages, context)).toMatchObject({ held: 4 });
     expect(await productViews('outage')).toBeUndefined();
 
     const replay = await replayDeadLetters(
@@ -218,13 +222,13 @@ async function handlerWithCosmosOutage() {
   };
 }
 
-describe('a batch dead-lettered by an outage, then later batches of its partition', () => {
-  it('applies the dead-lettered batch before any later one, so no count is lost to the watermarks', async () => {
+describe('a batch held during an outage, then later batches of its partition', () => {
+  it('applies the held batch before any later one, so no count is lost to the watermarks', async () => {
     const { handler, end: endOutage } = await handlerWithCosmosOutage();
     const lost = trigger('gap', 4, '8');
-    await expect(handler(lost.messages, lost.context)).rejects.toThrow();
+    expect(await handler(lost.messages, lost.context)).toMatchObject({ held: 4 });
     endOutage();
-    // The host checkpointed past the failed batch; the next one of the same partition touches the same
+    // The host checkpointed past the held batch; the next one of the same partition touches the same
     // documents. It must not push their watermarks past the events nobody has counted yet.
     const next = trigger('gap', 3, '8');
     await handler(next.messages, next.context);
@@ -241,15 +245,61 @@ describe('a batch dead-lettered by an outage, then later batches of its partitio
   }, 120_000);
 });
 
+describe('a batch that can be neither written nor held', () => {
+  it('fails the invocation, keeping nothing half-done, and the same batch delivered again counts once', async () => {
+    const blobUrl = new URL(blob.url);
+    let blobDown = true;
+    const proxy = await startFaultProxy(blobUrl.origin, () => (blobDown ? { status: 503 } : undefined));
+    proxies.push(proxy);
+    const viaProxy = BlobServiceClient.fromConnectionString(
+      stack.settings.ArchiveStorage!.replace(
+        /BlobEndpoint=[^;]+/,
+        `BlobEndpoint=${proxy.url}${blobUrl.pathname.replace(/\/$/, '')}`,
+      ),
+      // Only the archive's own retries (shared/resilience/retry.ts), not the SDK's minutes of them too.
+      { retryOptions: { maxTries: 1 } },
+    );
+    const errors: string[] = [];
+    const handler = createAggregateHandler({
+      store: new CosmosDocumentStore(database),
+      archive: new BlobEventArchive(
+        viaProxy.getContainerClient('archive'),
+        viaProxy.getContainerClient('deadletter'),
+      ),
+      eventHubName: 'clickstream',
+    });
+    const { messages, context } = trigger('blob-down', 3, '10');
+    const logged = new InvocationContext({
+      invocationId: context.invocationId,
+      functionName: 'aggregate',
+      triggerMetadata: context.triggerMetadata,
+      logHandler: (level, ...args) => {
+        if (level === 'error') errors.push(args.join(' '));
+      },
+    });
+    // Blob is down: the held events could not be kept anywhere, so the invocation must fail (the trigger's
+    // retry policy then delivers the batch again instead of the host checkpointing past it).
+    await expect(handler(messages, logged)).rejects.toThrow();
+    expect(errors.join('\n')).toMatch(/holding its 3 events failed too/);
+    expect(await productViews('blob-down')).toBeUndefined();
+    blobDown = false;
+    // The retry: the same batch, applied once.
+    expect(await handler(messages, logged)).toMatchObject({ events: 3 });
+    expect(await productViews('blob-down')).toBe(3);
+    await handler(messages, logged);
+    expect(await productViews('blob-down')).toBe(3);
+  }, 120_000);
+});
+
 describe('a held batch delivered again', () => {
   it('is applied once, whether it comes back from the hub or from where it was held', async () => {
     const { handler, end: endOutage } = await handlerWithCosmosOutage();
     const held = trigger('held-again', 5, '9');
-    await expect(handler(held.messages, held.context)).rejects.toThrow();
+    expect(await handler(held.messages, held.context)).toMatchObject({ held: 5 });
     const pending = await archive().pendingEvents('clickstream', '9');
     expect(pending.events.map((e) => e.event.eventId)).toEqual(held.messages.map((m) => m.eventId));
     endOutage();
-    // The host did not checkpoint after all and delivers the same batch again.
+    // Suppose the host stopped before its checkpoint and the same batch is delivered again.
     await handler(held.messages, held.context);
     expect(await productViews('held-again')).toBe(5);
     expect((await archive().pendingEvents('clickstream', '9')).names).toEqual([]);

@@ -163,13 +163,31 @@ describe('POST /api/events', () => {
       'clickstream',
       { retryOptions: { maxRetries: 0, timeoutInMs: 2000 } },
     );
+    const warnings: string[] = [];
+    const invocation = new InvocationContext({
+      functionName: 'ingest',
+      logHandler: (level, ...args) => {
+        if (level === 'warning') warnings.push(args.join(' '));
+      },
+    });
     const response = await handler({ publisher: new EventHubsPublisher(unreachable) })(
-      post(JSON.stringify(view('eve'))),
-      context(),
+      post(JSON.stringify([view('eve'), { type: 'nope' }])),
+      invocation,
     );
     await unreachable.close();
     expect(response.status).toBe(503);
     expect((response.headers as Record<string, string>)['retry-after']).toBeDefined();
+    // The body is the per-event report, as for any other 503: the valid event is named unavailable.
+    expect(response.jsonBody).toMatchObject({
+      status: 503,
+      accepted: 0,
+      rejected: 1,
+      results: [
+        { index: 0, status: 'unavailable', eventId: expect.any(String) as unknown },
+        { index: 1, status: 'rejected' },
+      ],
+    });
+    expect(warnings.join('\n')).toMatch(/event hub refused 1 events: .+/);
   });
 
   it('never answers 5xx and never forwards an invalid event, whatever the body (fuzzed)', async () => {

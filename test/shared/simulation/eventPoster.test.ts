@@ -35,7 +35,7 @@ describe('EventPoster', () => {
     server = undefined;
   });
 
-  it('posts JSON arrays of at most the batch size with the function key, each event once', async () => {
+  it('posts JSON arrays of at most the batch size with the function key to /api/server/events, each event once', async () => {
     server = await startTestServer((request, response) => {
       const batch = JSON.parse(request.body) as unknown[];
       sendJson(response, 202, { accepted: batch.length });
@@ -53,7 +53,8 @@ describe('EventPoster', () => {
     const ids: string[] = [];
     for (const request of server.requests) {
       expect(request.method).toBe('POST');
-      expect(request.path).toBe('/api/events');
+      // A function key makes the simulator a server-to-server caller: the keyed endpoint, not the browsers' one.
+      expect(request.path).toBe('/api/server/events');
       expect(request.headers['content-type']).toBe('application/json');
       expect(request.headers['x-functions-key']).toBe('k3y');
       const batch = JSON.parse(request.body) as ClientEvent[];
@@ -65,6 +66,18 @@ describe('EventPoster', () => {
         .map((e) => e.eventId!)
         .sort(),
     );
+  });
+
+  it('posts to the anonymous /api/events without a key header when given no function key', async () => {
+    server = await startTestServer((request, response) => {
+      sendJson(response, 202, { accepted: (JSON.parse(request.body) as unknown[]).length });
+    });
+    const poster = new EventPoster({ baseUrl: `${server.baseUrl}/`, concurrency: 1, batchSize: 10 });
+    for (const event of events(3)) await poster.add(event);
+    expect(await poster.close()).toMatchObject({ accepted: 3, rejected: 0, failed: 0 });
+    expect(server.requests).toHaveLength(1);
+    expect(server.requests[0]!.path).toBe('/api/events');
+    expect(server.requests[0]!.headers['x-functions-key']).toBeUndefined();
   });
 
   it('never has more requests in flight than its concurrency', async () => {
