@@ -3,7 +3,7 @@ import { registerEventHub } from '../shared/hosting/registry';
 import { createAggregateHandler } from '../shared/aggregation/aggregateHandler';
 import { BlobEventArchive } from '../shared/archive/eventArchive';
 import { CosmosDocumentStore } from '../shared/cosmos/documentStore';
-import { loadOfferCatalog } from '../shared/offers/cosmosOfferData';
+import { loadOfferIds } from '../shared/offers/cosmosOfferData';
 import { RefreshingValue } from '../shared/resilience/refreshingValue';
 import { getBlobServiceClient, getCosmosDatabase } from '../shared/runtime/clients';
 
@@ -11,10 +11,7 @@ import { getBlobServiceClient, getCosmosDatabase } from '../shared/runtime/clien
 const settings = getSettings();
 const blob = getBlobServiceClient();
 const database = getCosmosDatabase();
-const offerIds = new RefreshingValue(
-  async () => new Set((await loadOfferCatalog(database)).map((offer) => offer.offerId)),
-  30_000,
-);
+const offerIds = new RefreshingValue(() => loadOfferIds(database), 30_000);
 
 registerEventHub('aggregate', {
   connection: settings.eventHub.connectionSettingName,

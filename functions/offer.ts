@@ -22,7 +22,18 @@ const logError = (what: string) => (error: unknown) =>
   );
 
 // Slow-changing data is cached in memory and refreshed in the background, off the request path.
-const catalog = new RefreshingValue(() => loadOfferCatalog(database), 30_000, logError('the offer catalog'));
+const catalog = new RefreshingValue(
+  () =>
+    loadOfferCatalog(database, (invalid) =>
+      console.error(
+        `offer: a stored offer is invalid and left out, the others keep serving: ${invalid.errors
+          .map((e) => `${e.offer}: ${e.field}: ${e.message}`)
+          .join('; ')}`,
+      ),
+    ),
+  30_000,
+  logError('the offer catalog'),
+);
 const offerStats = new RefreshingValue(
   () => loadOfferStats(database),
   settings.offer.statsRefreshSeconds * 1000,
@@ -33,22 +44,28 @@ const popularProducts = new RefreshingValue(
   60_000,
   logError('popularity'),
 );
-let popularSnapshot: ReadonlyMap<string, number> = new Map();
-
 const service = new OfferService({
   catalog: () => catalog.get(),
   offerStats: () => offerStats.get(),
   readProfile: (userId, signal) => profiles.read(userId, userId, signal),
   scorer: new ModelAffinityScorer(getCurrentModel),
   coldStart: new RedisColdStartStore(getRedis(), settings.redis.keyPrefix),
-  fallbackScores: () => {
-    popularProducts.get().then((value) => (popularSnapshot = value), logError('popularity'));
-    return popularSnapshot;
-  },
+  fallbackScores: () => popularProducts.get(),
   dependencyTimeoutMs: settings.offer.dependencyTimeoutMs,
   explorationRate: settings.offer.explorationRate,
   log: (message) => console.warn(message),
 });
+
+// Loading starts with the process, so the first requests find the catalog, statistics, popularity and
+// the affinity model ready (or nearly: a request waits for each at most OFFER_DEPENDENCY_TIMEOUT_MS).
+for (const [what, value] of [
+  ['the offer catalog', catalog],
+  ['offer statistics', offerStats],
+  ['popularity', popularProducts],
+] as const) {
+  void (value as RefreshingValue<unknown>).get().catch(logError(what));
+}
+void getCurrentModel();
 
 registerHttp('offer', {
   route: 'offer',

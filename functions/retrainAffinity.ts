@@ -20,7 +20,10 @@ registerTimer('retrainAffinity', {
     const { isPastDue } = timerSchema.parse(timer);
     if (isPastDue === true) context.warn('affinity retrain: running late');
     const result = await retrainFromArchive(
-      getBlobServiceClient().getContainerClient(settings.archive.rawEventsContainer),
+      {
+        container: getBlobServiceClient().getContainerClient(settings.archive.rawEventsContainer),
+        eventHubName: settings.eventHub.name,
+      },
       getAffinityBundleStore(),
       settings.affinity,
       (message) => context.log(message),

@@ -147,7 +147,8 @@ async function readInput(path: string, inputFormat: InteractionFormat): Promise<
 }
 
 async function readArchive(): Promise<Interaction[]> {
-  const { parseAffinitySettings, parseArchiveSettings } = await import('../../shared/config/settings');
+  const { parseAffinitySettings, parseArchiveSettings, parseEventHubName } =
+    await import('../../shared/config/settings');
   const { createBlobServiceClient } = await import('../../shared/runtime/clients');
   const { readArchiveInteractions } = await import('../../models/affinity/archiveReader');
   const env = commandEnvironment();
@@ -155,11 +156,14 @@ async function readArchive(): Promise<Interaction[]> {
   const days = parseAffinitySettings(env).trainingDays;
   const to = new Date();
   const from = new Date(to.getTime() - days * 24 * 3600 * 1000);
-  progress(`reading the archive container ${archive.rawEventsContainer} from ${from.toISOString()}`);
+  const eventHubName = parseEventHubName(env);
+  progress(
+    `reading the archive container ${archive.rawEventsContainer}, hub ${eventHubName}, from ${from.toISOString()}`,
+  );
   const container = createBlobServiceClient(archive.connection).getContainerClient(
     archive.rawEventsContainer,
   );
-  const result = await readArchiveInteractions(container, { from, to, onProgress: progress });
+  const result = await readArchiveInteractions(container, { eventHubName, from, to, onProgress: progress });
   if (result.interactions.length === 0)
     throw new Error(`the archive holds no product events of the last ${days} days`);
   return result.interactions;

@@ -1,4 +1,4 @@
-// Cosmos DB for NoSQL: the aggregates, the offer catalog and decisions, campaign plans. Keys are off
+// Cosmos DB for NoSQL: the aggregates, the offer catalog, campaign plans. Keys are off
 // (disableLocalAuth); the app's identity gets the built-in Data Contributor data-plane role. The app
 // cannot create containers with that role, so every container is declared here (the same set as
 // shared/runtime/cosmosContainers.ts).
@@ -17,7 +17,6 @@ param appPrincipalId string
 param developerPrincipalId string
 
 var serverless = capacityMode == 'serverless'
-var thirtyDaysInSeconds = 30 * 24 * 60 * 60
 
 var containers = [
   { name: 'user-profiles', partitionKey: '/userId', defaultTtl: -1 }
@@ -25,8 +24,6 @@ var containers = [
   { name: 'offer-stats', partitionKey: '/offerId', defaultTtl: -1 }
   { name: 'rollups', partitionKey: '/date', defaultTtl: -1 }
   { name: 'offer-catalog', partitionKey: '/offerId', defaultTtl: -1 }
-  // Decisions are kept for offline evaluation of the policy; a month is enough and bounds the cost.
-  { name: 'offer-decisions', partitionKey: '/userId', defaultTtl: thirtyDaysInSeconds }
   { name: 'campaign-plans', partitionKey: '/leadId', defaultTtl: -1 }
 ]
 

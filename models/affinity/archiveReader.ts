@@ -18,6 +18,8 @@ export interface ArchiveReadResult {
 }
 
 export interface ArchiveReadOptions {
+  /** The hub whose folder is read (EVENTHUB_NAME); a container may hold the archives of several. */
+  eventHubName?: string;
   from: Date;
   to: Date;
   maxInteractions?: number;
@@ -55,7 +57,12 @@ export async function readArchiveInteractions(
   const interactions: Interaction[] = [];
   let notProductEvents = 0;
   let reportedBlobs = 0;
-  for await (const record of readArchivedEvents(container, { from: options.from, to: options.to }, stats)) {
+  const window = {
+    from: options.from,
+    to: options.to,
+    ...(options.eventHubName === undefined ? {} : { eventHubName: options.eventHubName }),
+  };
+  for await (const record of readArchivedEvents(container, window, stats)) {
     const interaction = interactionFromEvent(record.event);
     if (interaction === undefined) {
       const type = (record.event as { type?: unknown }).type;

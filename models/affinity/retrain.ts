@@ -18,15 +18,26 @@ export interface RetrainResult {
  * archive window, train with held-out metrics, publish the bundle, and let the store move `latest`
  * only if the new metrics are not worse.
  */
+/** Where the clickstream archive is: its container, and the hub whose folder to read. */
+export interface ArchiveSource {
+  container: ContainerClient;
+  eventHubName?: string;
+}
+
 export async function retrainFromArchive(
-  archive: ContainerClient,
+  archive: ArchiveSource,
   store: AffinityBundleStore,
   settings: AffinitySettings,
   log: (message: string) => void,
   now: Date = new Date(),
 ): Promise<RetrainResult> {
   const from = new Date(now.getTime() - settings.trainingDays * 24 * 3600 * 1000);
-  const read = await readArchiveInteractions(archive, { from, to: now, onProgress: log });
+  const read = await readArchiveInteractions(archive.container, {
+    from,
+    to: now,
+    onProgress: log,
+    ...(archive.eventHubName === undefined ? {} : { eventHubName: archive.eventHubName }),
+  });
   if (read.interactions.length < MIN_RETRAIN_INTERACTIONS) {
     log(
       `affinity retrain: only ${read.interactions.length} interactions since ${from.toISOString()}; keeping the current model`,

@@ -12,6 +12,8 @@ import { ArchivedEvent } from './eventArchive';
  */
 
 export interface ArchiveWindow {
+  /** Only this hub's folder; every hub's without it. */
+  eventHubName?: string;
   /** Enqueued time, inclusive, by hour folder. */
   from?: Date;
   /** Enqueued time, inclusive, by hour folder. */
@@ -55,7 +57,9 @@ async function* archiveBlobNames(container: ContainerClient, window: ArchiveWind
   const fromHour = window.from ? Math.floor(window.from.getTime() / 3_600_000) : Number.NEGATIVE_INFINITY;
   const toHour = window.to ? Math.floor(window.to.getTime() / 3_600_000) : Number.POSITIVE_INFINITY;
   const days = window.from && window.to ? dayPrefixes(window.from, window.to) : [''];
-  for (const hub of await childPrefixes(container, '')) {
+  const hubs =
+    window.eventHubName === undefined ? await childPrefixes(container, '') : [`${window.eventHubName}/`];
+  for (const hub of hubs) {
     for (const partition of await childPrefixes(container, hub)) {
       for (const day of days) {
         for await (const blob of container.listBlobsFlat({ prefix: `${partition}${day}` })) {

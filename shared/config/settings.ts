@@ -206,13 +206,28 @@ function origins(env: Env, name: string): string[] {
     .split(',')
     .map((o) => o.trim())
     .filter((o) => o.length > 0);
-  for (const origin of list) {
-    if (origin === '*') continue;
-    const valid = z.url().safeParse(origin);
-    if (!valid.success)
-      throw new ConfigurationError(name, `'${origin}' is not an origin such as https://shop.example`);
-  }
-  return list;
+  // Browsers send an origin as scheme://host[:port], host lowercased, default port left out: the list is
+  // compared with it character for character, so each entry is brought to that form, and an entry that
+  // names more than an origin (a path, a query) is refused rather than silently never matching.
+  return list.map((origin) => {
+    if (origin === '*') return origin;
+    const refuse = () =>
+      new ConfigurationError(name, `'${origin}' is not an origin such as https://shop.example`);
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      throw refuse();
+    }
+    const originOnly =
+      (url.protocol === 'https:' || url.protocol === 'http:') &&
+      url.pathname === '/' &&
+      url.search === '' &&
+      url.hash === '' &&
+      url.username === '';
+    if (!originOnly) throw refuse();
+    return url.origin;
+  });
 }
 
 function deepFreeze<T>(value: T): T {
@@ -256,6 +271,11 @@ export function parseArchiveSettings(env: Env): Settings['archive'] {
     deadLetterContainer: parsed(env, 'DEADLETTER_CONTAINER', blobContainerName, 'clickstream-deadletter'),
     modelsContainer: parsed(env, 'MODELS_CONTAINER', blobContainerName, 'models'),
   });
+}
+
+/** The Event Hub's name alone, for commands that read its archive folder. */
+export function parseEventHubName(env: Env): string {
+  return required(env, 'EVENTHUB_NAME', 'the Event Hub that carries the clickstream');
 }
 
 /** The affinity section alone, for commands that need nothing else. */
@@ -304,7 +324,7 @@ export function parseSettings(env: Env): Settings {
     eventHub: {
       connection: eventHubConnection(env, 'EventHubConnection'),
       connectionSettingName: 'EventHubConnection',
-      name: required(env, 'EVENTHUB_NAME', 'the Event Hub that carries the clickstream'),
+      name: parseEventHubName(env),
       consumerGroup: read(env, 'EVENTHUB_CONSUMER_GROUP') ?? '$Default',
     },
     cosmos: parseCosmosSettings(env),

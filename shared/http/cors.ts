@@ -13,14 +13,26 @@ export interface CorsPolicy {
 }
 
 export function corsHeaders(request: HttpRequest, policy: CorsPolicy): Record<string, string> {
+  const anyOrigin = policy.allowedOrigins.includes('*');
+  // With a list, the answer depends on the Origin header whether or not it is on the list (or sent at
+  // all): `Vary: Origin` always, or a shared cache could hand one origin's answer to another.
+  const vary: Record<string, string> = anyOrigin ? {} : { vary: 'Origin' };
   const origin = request.headers.get('origin');
-  if (origin === null) return {};
-  const allowed = policy.allowedOrigins.includes('*') || policy.allowedOrigins.includes(origin);
-  if (!allowed) return {};
-  return {
-    'access-control-allow-origin': policy.allowedOrigins.includes('*') ? '*' : origin,
-    vary: 'Origin',
-  };
+  if (origin === null) return vary;
+  if (!anyOrigin && !policy.allowedOrigins.includes(origin)) return vary;
+  return { 'access-control-allow-origin': anyOrigin ? '*' : origin, ...vary };
+}
+
+/**
+ * An OPTIONS request that is not a CORS preflight asks which methods the resource takes: 204 with
+ * `Allow`, as HTTP describes it.
+ */
+export function optionsResponse(
+  request: HttpRequest,
+  policy: CorsPolicy,
+  allow: string,
+): { status: 204; headers: Record<string, string> } {
+  return { status: 204, headers: { ...corsHeaders(request, policy), allow } };
 }
 
 export function isPreflight(request: HttpRequest): boolean {

@@ -1,9 +1,9 @@
 import { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { corsHeaders, CorsPolicy, isPreflight, preflightHeaders } from '../http/cors';
+import { corsHeaders, CorsPolicy, isPreflight, optionsResponse, preflightHeaders } from '../http/cors';
 import { HttpProblem } from '../http/problems';
 import { EventPublisher } from './eventPublisher';
 import { ingestEvents } from './ingestEvents';
-import { checkDeclaredLength, checkMediaType, IngestLimits } from './parseEvents';
+import { checkDeclaredLength, checkMediaType, IngestLimits, readBodyText } from './parseEvents';
 
 export interface IngestHandlerDependencies {
   publisher: EventPublisher;
@@ -34,6 +34,7 @@ export function createIngestHandler(
         ? { status: 204, headers }
         : new HttpProblem('origin_not_allowed', 'origin not allowed').toResponse();
     }
+    if (request.method === 'OPTIONS') return optionsResponse(request, deps.cors, 'POST, OPTIONS');
     const cors = corsHeaders(request, deps.cors);
     try {
       if (request.method !== 'POST') {
@@ -49,7 +50,7 @@ export function createIngestHandler(
       }
       checkMediaType(request.headers.get('content-type'));
       checkDeclaredLength(request.headers.get('content-length'), deps.limits);
-      const body = await request.text();
+      const body = await readBodyText(request, deps.limits);
       const { report, publishError } = await ingestEvents(body, deps.limits, deps.publisher, now());
       if (report.status === 503) {
         context.warn(

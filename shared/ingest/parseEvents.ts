@@ -39,6 +39,28 @@ export function checkMediaType(contentType: string | null): void {
   }
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The body as text, its size checked on the bytes received (a chunked body declares none). JSON is UTF-8
+ * (RFC 8259): a body that is not is refused, rather than decoded into replacement characters that would
+ * count three bytes each against the limit.
+ */
+export async function readBodyText(
+  request: { arrayBuffer(): Promise<ArrayBuffer> },
+  limits: Pick<IngestLimits, 'maxBodyBytes'>,
+): Promise<string> {
+  const bytes = await request.arrayBuffer();
+  if (bytes.byteLength > limits.maxBodyBytes) {
+    throw new HttpProblem('payload_too_large', `body exceeds ${limits.maxBodyBytes} bytes`, '(body)');
+  }
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw new HttpProblem('invalid_json', 'body is not valid UTF-8', '(body)');
+  }
+}
+
 export function checkDeclaredLength(contentLength: string | null, limits: IngestLimits): void {
   if (contentLength === null) return;
   const declared = Number(contentLength);

@@ -1,17 +1,45 @@
 import { Database } from '@azure/cosmos';
 import { OfferStats, ProductStats } from '../aggregation/documents';
 import { cosmosContainers } from '../runtime/cosmosContainers';
-import { Offer, parseOfferCatalog } from './offerCatalog';
+import { CatalogValidationError, Offer, parseOfferCatalog } from './offerCatalog';
 
 /** Reads for the offer function that change slowly and are cached in memory (see RefreshingValue). */
 
-export async function loadOfferCatalog(database: Database): Promise<Offer[]> {
+/**
+ * The stored catalog. Offers were validated when `npx nextoffer offers load` stored them (a catalog with an
+ * invalid offer is refused whole there). Each is parsed again here, one by one: a document edited by hand
+ * into an invalid offer is left out and reported through `onInvalid`, and the other offers keep serving.
+ */
+export async function loadOfferCatalog(
+  database: Database,
+  onInvalid: (error: CatalogValidationError) => void = () => undefined,
+): Promise<Offer[]> {
   const { resources } = await database
     .container(cosmosContainers.offerCatalog.id)
     .items.query<Offer & { id: string }>('SELECT * FROM c')
     .fetchAll();
-  // Stored offers were validated when loaded; parse again so a hand-edited document cannot break serving.
-  return parseOfferCatalog(resources.map(({ id: _id, ...offer }) => stripSystemFields(offer)));
+  const offers: Offer[] = [];
+  for (const { id: _id, ...stored } of resources) {
+    try {
+      offers.push(...parseOfferCatalog([stripSystemFields(stored)]));
+    } catch (error) {
+      if (!(error instanceof CatalogValidationError)) throw error;
+      onInvalid(error);
+    }
+  }
+  return offers;
+}
+
+/**
+ * The ids of every stored offer, valid or not: what feedback events may name. An offer edited by hand into
+ * an invalid one stops serving, but feedback for it is still counted.
+ */
+export async function loadOfferIds(database: Database): Promise<Set<string>> {
+  const { resources } = await database
+    .container(cosmosContainers.offerCatalog.id)
+    .items.query<{ offerId: unknown }>('SELECT c.offerId FROM c')
+    .fetchAll();
+  return new Set(resources.flatMap(({ offerId }) => (typeof offerId === 'string' ? [offerId] : [])));
 }
 
 function stripSystemFields<T extends object>(doc: T): T {

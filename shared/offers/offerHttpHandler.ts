@@ -1,11 +1,13 @@
 import { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { z } from 'zod';
-import { corsHeaders, CorsPolicy, isPreflight, preflightHeaders } from '../http/cors';
+import { corsHeaders, CorsPolicy, isPreflight, optionsResponse, preflightHeaders } from '../http/cors';
 import { fieldPath, HttpProblem } from '../http/problems';
 import { OfferService } from './offerService';
 
 const id = z
-  .string({ error: 'is required' })
+  .string({
+    error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string'),
+  })
   .trim()
   .min(1, 'must not be empty')
   .max(128, 'must be at most 128 characters')
@@ -59,6 +61,7 @@ export function createOfferHandler(
         ? { status: 204, headers }
         : new HttpProblem('origin_not_allowed', 'origin not allowed').toResponse();
     }
+    if (request.method === 'OPTIONS') return optionsResponse(request, cors, 'GET, POST, OPTIONS');
     const headers = { ...corsHeaders(request, cors), 'cache-control': 'no-store' };
     try {
       const parsed = offerRequestSchema.safeParse(await readRequest(request));
@@ -67,7 +70,7 @@ export function createOfferHandler(
         const field = fieldPath('', issue?.path ?? []);
         throw new HttpProblem('invalid_request', `${field} ${issue?.message ?? 'is invalid'}`, field);
       }
-      const response = await service.decide(parsed.data.userId, parsed.data.context);
+      const { response, excluded } = await service.decideWithDetails(parsed.data.userId, parsed.data.context);
       // The decision log: what off-policy evaluation of the offer policy needs.
       context.log(
         JSON.stringify({
@@ -76,6 +79,7 @@ export function createOfferHandler(
           offerId: response.offer?.offerId ?? null,
           source: response.source,
           propensity: response.propensity,
+          excluded,
           degraded: response.degraded,
         }),
       );

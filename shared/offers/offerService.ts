@@ -20,8 +20,11 @@ export interface OfferServiceDependencies {
   readProfile: (userId: string, signal: AbortSignal) => Promise<UserProfile | undefined>;
   scorer: AffinityScorer;
   coldStart: ColdStartStore;
-  /** Built-in popularity, used when Redis cannot answer. */
-  fallbackScores: () => ReadonlyMap<string, number>;
+  /**
+   * Built-in popularity, used when Redis cannot answer (waited for up to dependencyTimeoutMs, as every
+   * dependency: the first use of a process must not serve an empty list while it loads).
+   */
+  fallbackScores: () => Promise<ReadonlyMap<string, number>>;
   dependencyTimeoutMs: number;
   explorationRate: number;
   random?: () => number;
@@ -111,7 +114,11 @@ export class OfferService {
     const history = profile ? historyOf(profile) : [];
     if (history.length > 0) {
       const scored = await this.attempt('model', () => this.deps.scorer.score(history), degraded);
-      if (scored) return { source: 'model', products: scored.scores, modelVersion: scored.version };
+      // No score at all (every item of the history unknown to the model, or all scores zero) says
+      // nothing about this user: cold start does better than ranking offers by their ids.
+      if (scored && scored.scores.size > 0) {
+        return { source: 'model', products: scored.scores, modelVersion: scored.version };
+      }
     }
     const contexts = [
       ...(context.category !== undefined ? [`category:${context.category}`] : []),
@@ -123,10 +130,19 @@ export class OfferService {
       degraded,
     );
     if (coldStart && coldStart.size > 0) return { source: 'cold-start', products: coldStart };
-    return { source: 'fallback', products: this.deps.fallbackScores() };
+    const popular = await this.attempt('popularity', () => this.deps.fallbackScores(), degraded);
+    return { source: 'fallback', products: popular ?? new Map() };
   }
 
   async decide(userId: string, context: DecisionContext): Promise<OfferResponse> {
+    return (await this.decideWithDetails(userId, context)).response;
+  }
+
+  /** The decision and, for the decision log, how many offers each rule ruled out. */
+  async decideWithDetails(
+    userId: string,
+    context: DecisionContext,
+  ): Promise<{ response: OfferResponse; excluded: Readonly<Record<string, number>> }> {
     const degraded: string[] = [];
     const [offers, offerStats, profile] = await Promise.all([
       this.attempt('catalog', () => this.deps.catalog(), degraded),
@@ -155,6 +171,6 @@ export class OfferService {
       ...(scores.modelVersion !== undefined ? { modelVersion: scores.modelVersion } : {}),
       degraded,
     };
-    return response;
+    return { response, excluded: decision.excluded };
   }
 }

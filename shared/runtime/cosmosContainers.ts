@@ -14,8 +14,6 @@ export const cosmosContainers = {
   rollups: { id: 'rollups', partitionKey: '/date' },
   /** The offer catalog, loaded by `npx nextoffer offers load`. */
   offerCatalog: { id: 'offer-catalog', partitionKey: '/offerId' },
-  /** Offer decisions with their propensity, for offline evaluation. */
-  offerDecisions: { id: 'offer-decisions', partitionKey: '/userId' },
   /** Campaign plans per lead, like the sample's Recommendations table. Power BI. */
   campaignPlans: { id: 'campaign-plans', partitionKey: '/leadId' },
 } as const;

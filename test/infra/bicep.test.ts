@@ -31,9 +31,6 @@ describe('infra', () => {
     for (const container of Object.values(cosmosContainers)) {
       expect(cosmos).toContain(`{ name: '${container.id}', partitionKey: '${container.partitionKey}'`);
     }
-    expect(cosmos).toMatch(
-      /name: 'offer-decisions', partitionKey: '\/userId', defaultTtl: thirtyDaysInSeconds/,
-    );
   });
 
   it('creates the blob containers the settings default to', () => {

@@ -76,6 +76,17 @@ describe('readArchiveInteractions', () => {
     expect(result).toMatchObject({ blobs: 3, duplicateEvents: 1, skippedLines: 1 });
   });
 
+  it("reads only the named hub's folder when the container holds another hub's archive too", async () => {
+    const hour = new Date('2026-03-02T10:00:00Z');
+    await put(archiveBlobName('otherhub', '0', hour, 1, 1), [line('0', 1, event('purchase', 'x1', 'x9'))]);
+    const window = { from: new Date('2026-03-01T00:00:00Z'), to: new Date('2026-03-04T00:00:00Z') };
+    const clickstream = await readArchiveInteractions(container, { ...window, eventHubName: 'clickstream' });
+    expect(clickstream.interactions.map((i) => i.userId)).toEqual(['u1', 'u1', 'u2', 'u3']);
+    const every = await readArchiveInteractions(container, window);
+    expect(every.interactions.map((i) => i.userId)).toContain('x1');
+    await container.deleteBlob(archiveBlobName('otherhub', '0', hour, 1, 1));
+  });
+
   it('leaves out hours outside the window on the boundary days', async () => {
     const result = await readArchiveInteractions(container, {
       from: new Date('2026-03-02T11:00:00Z'),

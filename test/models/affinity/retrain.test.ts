@@ -61,7 +61,7 @@ describe('retrainFromArchive', () => {
   it('trains on the archive window, publishes, and promotes only a model that is not worse', async () => {
     const store = new BlobAffinityBundleStore(stack.blob.getContainerClient('models'));
     const logs: string[] = [];
-    const first = await retrainFromArchive(archive, store, settings, (m) => logs.push(m), now);
+    const first = await retrainFromArchive({ container: archive }, store, settings, (m) => logs.push(m), now);
     expect(first.interactions).toBe(archived);
     expect(first.outcome).toMatchObject({ promoted: true, previous: null });
     const latest = await store.readLatest();
@@ -74,7 +74,7 @@ describe('retrainFromArchive', () => {
 
     // Same data an hour later: equal metrics are not worse, so the new version is promoted.
     const again = await retrainFromArchive(
-      archive,
+      { container: archive },
       store,
       settings,
       () => undefined,
@@ -87,7 +87,7 @@ describe('retrainFromArchive', () => {
   it('publishes the sparse top-K model over every item when the archive exceeds AFFINITY_MAX_ITEMS', async () => {
     const store = new BlobAffinityBundleStore(stack.blob.getContainerClient('models-sparse'));
     const capped = parseAffinitySettings({ AFFINITY_MAX_ITEMS: '30', AFFINITY_TRAINING_DAYS: '7' });
-    const result = await retrainFromArchive(archive, store, capped, () => undefined, now);
+    const result = await retrainFromArchive({ container: archive }, store, capped, () => undefined, now);
     expect(result.outcome).toMatchObject({ promoted: true, previous: null });
     const manifest = JSON.parse(
       (await store.readBundle(result.outcome!.version))['manifest.json']!.toString(),
@@ -102,7 +102,7 @@ describe('retrainFromArchive', () => {
     const store = new BlobAffinityBundleStore(stack.blob.getContainerClient('models-empty'));
     const logs: string[] = [];
     const result = await retrainFromArchive(
-      archive,
+      { container: archive },
       store,
       settings,
       (m) => logs.push(m),

@@ -59,6 +59,19 @@ describe('parseSettings', () => {
     });
   });
 
+  it('writes allowed origins as browsers send them, so that they can match', () => {
+    const settings = parseSettings({
+      ...minimal,
+      CORS_ALLOWED_ORIGINS: 'https://Shop.Example/, http://localhost:3000, https://a.example:443, *',
+    });
+    expect(settings.ingest.allowedOrigins).toEqual([
+      'https://shop.example',
+      'http://localhost:3000',
+      'https://a.example',
+      '*',
+    ]);
+  });
+
   it('is frozen all the way down', () => {
     const settings = parseSettings(minimal);
     expect(Object.isFrozen(settings)).toBe(true);
@@ -74,6 +87,8 @@ describe('parseSettings', () => {
     ['INGEST_MAX_EVENTS', { INGEST_MAX_EVENTS: 'many' }],
     ['OFFER_EXPLORATION_RATE', { OFFER_EXPLORATION_RATE: '1.5' }],
     ['CORS_ALLOWED_ORIGINS', { CORS_ALLOWED_ORIGINS: 'shop.example' }],
+    ['CORS_ALLOWED_ORIGINS', { CORS_ALLOWED_ORIGINS: 'https://shop.example/checkout' }],
+    ['CORS_ALLOWED_ORIGINS', { CORS_ALLOWED_ORIGINS: 'ftp://shop.example' }],
     ['ARCHIVE_CONTAINER', { ARCHIVE_CONTAINER: 'Bad_Name' }],
   ])('fails fast naming %s', (setting, override) => {
     const error = errorOf({ ...minimal, ...override });

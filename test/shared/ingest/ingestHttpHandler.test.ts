@@ -157,6 +157,49 @@ describe('POST /api/events', () => {
     expect(refused.status).toBe(403);
   });
 
+  it('says Vary: Origin whatever the origin, and answers a plain OPTIONS with the methods it takes', async () => {
+    const withOrigin = (origin?: string) =>
+      new HttpRequest({
+        method: 'POST',
+        url: 'http://localhost/api/events',
+        headers: { 'content-type': 'application/json', ...(origin ? { origin } : {}) },
+        body: { string: JSON.stringify(view('vary')) },
+      });
+    for (const origin of ['https://shop.example', 'https://evil.example', undefined]) {
+      const response = await handler()(withOrigin(origin), context());
+      expect(response.status).toBe(202);
+      expect((response.headers as Record<string, string>).vary).toBe('Origin');
+    }
+    const options = await handler()(post('', {}, 'OPTIONS'), context());
+    expect(options.status).toBe(204);
+    expect((options.headers as Record<string, string>).allow).toBe('POST, OPTIONS');
+  });
+
+  it('measures the 1 MB limit on the bytes received and refuses a body that is not UTF-8', async () => {
+    const small = { maxEventsPerRequest: 500, maxBodyBytes: 64 };
+    const bytes = (data: Uint8Array) =>
+      new HttpRequest({
+        method: 'POST',
+        url: 'http://localhost/api/events',
+        headers: { 'content-type': 'application/json' },
+        body: { bytes: data },
+      });
+    // 60 bytes of invalid UTF-8 would decode to 180 bytes of replacement characters: 400, not 413.
+    const invalid = await handler({ limits: small })(bytes(new Uint8Array(60).fill(0xff)), context());
+    expect(invalid.status).toBe(400);
+    expect(JSON.stringify(invalid.jsonBody)).toContain('not valid UTF-8');
+    // A byte-order mark counts against the limit although decoding drops it.
+    const event = Buffer.from(JSON.stringify({ type: 'product_view', userId: 'bom', productId: 'p' }));
+    const padded = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      event,
+      Buffer.alloc(64 - event.length, 0x20),
+    ]);
+    expect(padded.length).toBe(67);
+    const tooLarge = await handler({ limits: small })(bytes(padded), context());
+    expect(tooLarge.status).toBe(413);
+  });
+
   it('answers 503 with Retry-After, never 2xx, when Event Hubs cannot be reached', async () => {
     const unreachable = new EventHubProducerClient(
       'Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true',

@@ -73,7 +73,7 @@ function service(overrides: Partial<OfferServiceDependencies> = {}): OfferServic
     readProfile: (userId, signal) => store().read<UserProfile>('userProfiles', userId, userId, signal),
     scorer: new ModelAffinityScorer(async () => model),
     coldStart: new RedisColdStartStore(redis, 'test:'),
-    fallbackScores: () => new Map([['bags-1', 1]]),
+    fallbackScores: async () => new Map([['bags-1', 1]]),
     dependencyTimeoutMs: 500,
     explorationRate: 0,
     ...overrides,
@@ -156,6 +156,50 @@ describe('OfferService', () => {
       {},
     );
     expect(response.source).toBe('cold-start');
+  });
+
+  it('uses cold start when the model knows none of the items of the history', async () => {
+    await new RedisColdStartStore(redis, 'test:').replace({
+      global: [{ itemId: 'shoes-1', score: 1 }],
+      byContext: {},
+    });
+    await clicks('stranger', ['never-trained-1', 'never-trained-2']);
+    const response = await service().decide('stranger', {});
+    expect(response).toMatchObject({ source: 'cold-start', offer: { offerId: 'offer-shoes' } });
+    expect(response.degraded).toEqual([]);
+  });
+
+  it('waits for popularity when Redis is down, so a first fallback is not empty', async () => {
+    const down = createRedisClient('redis://127.0.0.1:1');
+    down.on('error', () => undefined);
+    // Popularity still loading when the decision needs it, as on the first request of a process.
+    const loading = () =>
+      new Promise<ReadonlyMap<string, number>>((resolve) =>
+        setTimeout(() => resolve(new Map([['hats-2', 1]])), 50),
+      );
+    const response = await service({
+      coldStart: new RedisColdStartStore(down, 'test:'),
+      fallbackScores: loading,
+    }).decide('newcomer', {});
+    down.disconnect();
+    expect(response).toMatchObject({ source: 'fallback', offer: { offerId: 'offer-hats' } });
+    expect(response.degraded).toEqual(['redis']);
+  });
+
+  it('reports how many offers each rule ruled out, for the decision log', async () => {
+    const { response, excluded } = await service({
+      catalog: async () => [
+        ...catalog,
+        offerSchema.parse({
+          offerId: 'offer-over',
+          title: 'over',
+          productIds: ['shoes-1'],
+          endsAt: '2020-01-01T00:00:00Z',
+        }),
+      ],
+    }).decideWithDetails('newcomer', {});
+    expect(response.offer).not.toBeNull();
+    expect(Object.values(excluded).reduce((a, b) => a + b, 0)).toBe(1);
   });
 
   it('cuts off a Cosmos DB that does not answer and still decides', async () => {
