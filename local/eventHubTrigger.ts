@@ -13,10 +13,9 @@ import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
 import { DefaultAzureCredential } from '@azure/identity';
 import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { parseConnectionString } from '../shared/config/settings';
-import { sleep } from '../shared/resilience/retry';
 import { HostConfig } from './hostJson';
 import { describeError, Invocations } from './invocations';
-import { retryPolicy } from './retryPolicy';
+import { invokeWithRetry, retryPolicy } from './retryPolicy';
 
 /** Where the real host keeps Event Hubs checkpoints and ownership in AzureWebJobsStorage. */
 export const CHECKPOINT_CONTAINER = 'azure-webjobs-eventhub';
@@ -185,35 +184,16 @@ export async function startEventHubTrigger(trigger: EventHubTriggerOptions): Pro
   const stopped = new AbortController();
 
   /** Runs the function on one input, with its retry policy; false when the host stopped before it settled. */
-  async function invoke(input: unknown, metadata: Record<string, unknown>): Promise<boolean> {
-    for (let retryCount = 0; ; retryCount++) {
-      const context = invocations.context(
-        name,
-        { type: 'eventHubTrigger', name: 'messages' },
-        metadata,
-        retry === undefined ? undefined : { retryCount, maxRetryCount: retry.maxRetryCount },
-      );
-      try {
-        await invocations.track(Promise.resolve(options.handler(input, context)));
-        return true;
-      } catch (error) {
-        invocations.log('error', `invocation ${context.invocationId} failed: ${describeError(error)}`, name);
-        if (retry === undefined || (retry.maxRetryCount !== -1 && retryCount >= retry.maxRetryCount)) {
-          return true;
-        }
-        const delayMs = retry.delayMs(retryCount + 1);
-        invocations.log(
-          'warning',
-          `retry ${retryCount + 1}${retry.maxRetryCount === -1 ? '' : ` of ${retry.maxRetryCount}`} in ${delayMs} ms`,
-          name,
-        );
-        try {
-          await sleep(delayMs, stopped.signal);
-        } catch {
-          return false;
-        }
-      }
-    }
+  function invoke(input: unknown, metadata: Record<string, unknown>): Promise<boolean> {
+    return invokeWithRetry({
+      invocations,
+      functionName: name,
+      trigger: { type: 'eventHubTrigger', name: 'messages' },
+      triggerMetadata: metadata,
+      retry,
+      stopped: stopped.signal,
+      run: (context) => options.handler(input, context),
+    });
   }
 
   async function processEvents(events: ReceivedEventData[], partition: PartitionContext): Promise<void> {

@@ -1,4 +1,6 @@
-import { Duration, RetryOptions } from '@azure/functions';
+import { Duration, InvocationContext, RetryOptions } from '@azure/functions';
+import { sleep } from '../shared/resilience/retry';
+import { describeError, Invocations } from './invocations';
 
 /** A function's `retry` option, checked and in milliseconds. */
 export interface RetryPolicy {
@@ -56,4 +58,56 @@ export function retryPolicy(
       return Math.round(Math.min(maximum, Math.max(minimum, jittered)));
     },
   };
+}
+
+export interface RetriedInvocation {
+  invocations: Invocations;
+  functionName: string;
+  trigger: { type: string; name: string };
+  triggerMetadata?: Record<string, unknown>;
+  retry: RetryPolicy | undefined;
+  /** Aborts when the host stops: a wait for the next retry ends there. */
+  stopped: AbortSignal;
+  run: (context: InvocationContext) => unknown;
+}
+
+/**
+ * Runs one execution of a function, and again per its retry policy while it throws: each run a new
+ * invocation whose `retryContext` counts the retries, each failure logged with its invocation id. Resolves
+ * true once an execution succeeded or the retries ran out, false when the host stopped before either.
+ */
+export async function invokeWithRetry(call: RetriedInvocation): Promise<boolean> {
+  const { invocations, functionName, retry } = call;
+  for (let retryCount = 0; ; retryCount++) {
+    const context = invocations.context(
+      functionName,
+      call.trigger,
+      call.triggerMetadata,
+      retry === undefined ? undefined : { retryCount, maxRetryCount: retry.maxRetryCount },
+    );
+    try {
+      await invocations.track(Promise.resolve(call.run(context)));
+      return true;
+    } catch (error) {
+      invocations.log(
+        'error',
+        `invocation ${context.invocationId} failed: ${describeError(error)}`,
+        functionName,
+      );
+      if (retry === undefined || (retry.maxRetryCount !== -1 && retryCount >= retry.maxRetryCount)) {
+        return true;
+      }
+      const delayMs = retry.delayMs(retryCount + 1);
+      invocations.log(
+        'warning',
+        `retry ${retryCount + 1}${retry.maxRetryCount === -1 ? '' : ` of ${retry.maxRetryCount}`} in ${delayMs} ms`,
+        functionName,
+      );
+      try {
+        await sleep(delayMs, call.stopped);
+      } catch {
+        return false;
+      }
+    }
+  }
 }

@@ -1,7 +1,8 @@
 import { Timer, TimerFunctionOptions } from '@azure/functions';
 import { resolveBindingExpression, RunningTrigger } from './eventHubTrigger';
-import { describeError, Invocations } from './invocations';
+import { Invocations } from './invocations';
 import { nextOccurrence, parseSchedule } from './ncrontab';
+import { invokeWithRetry, retryPolicy } from './retryPolicy';
 
 /** An occurrence that starts this much later than scheduled is reported as past due. */
 const PAST_DUE_AFTER_MS = 1000;
@@ -18,7 +19,7 @@ export interface TimerTriggerOptions {
 /**
  * Runs a timer-triggered function on its NCRONTAB schedule (UTC), plus once at start when
  * runOnStartup is set. Occurrences never overlap: the next one is scheduled after the current
- * invocation ends, as the real host's singleton lock ensures.
+ * invocation ends (its retries included, with a `retry` policy), as the real host's singleton lock ensures.
  */
 export function startTimerTrigger(trigger: TimerTriggerOptions): RunningTrigger {
   const { name, options, invocations } = trigger;
@@ -28,6 +29,8 @@ export function startTimerTrigger(trigger: TimerTriggerOptions): RunningTrigger 
   let stopped = false;
   let last: Date | undefined;
   let current: Promise<void> | undefined;
+  const retry = options.retry === undefined ? undefined : retryPolicy(name, options.retry);
+  const stoppedSignal = new AbortController();
 
   async function invoke(due: Date, isPastDue: boolean): Promise<void> {
     const next = nextOccurrence(schedule, new Date(Math.max(Date.now(), due.getTime())));
@@ -41,12 +44,14 @@ export function startTimerTrigger(trigger: TimerTriggerOptions): RunningTrigger 
       },
     };
     last = due;
-    const context = invocations.context(name, { type: 'timerTrigger', name: 'timer' });
-    try {
-      await invocations.track(Promise.resolve(options.handler(timer, context)));
-    } catch (error) {
-      invocations.log('error', `invocation ${context.invocationId} failed: ${describeError(error)}`, name);
-    }
+    await invokeWithRetry({
+      invocations,
+      functionName: name,
+      trigger: { type: 'timerTrigger', name: 'timer' },
+      retry,
+      stopped: stoppedSignal.signal,
+      run: (context) => options.handler(timer, context),
+    });
   }
 
   function arm(after: Date): void {
@@ -77,6 +82,7 @@ export function startTimerTrigger(trigger: TimerTriggerOptions): RunningTrigger 
   return {
     async stop() {
       stopped = true;
+      stoppedSignal.abort(new Error('the host is stopping'));
       if (timeout !== undefined) clearTimeout(timeout);
       await current;
     },

@@ -17,6 +17,18 @@ registerTimer('everySecond', {
 });
 registerTimer('badSchedule', { schedule: '0 0 25 * * *', handler: () => undefined });
 
+const attempts: Array<number | undefined> = [];
+registerTimer('retriedOnStartup', {
+  // Once a year: only the run at startup happens during the test.
+  schedule: '0 0 0 1 1 *',
+  runOnStartup: true,
+  retry: { strategy: 'fixedDelay', maxRetryCount: 2, delayInterval: { milliseconds: 50 } },
+  handler: (_timer, context) => {
+    attempts.push(context.retryContext?.retryCount);
+    throw new Error('fails every time');
+  },
+});
+
 async function eventually(what: string, condition: () => boolean): Promise<void> {
   for (let i = 0; i < 200; i += 1) {
     if (condition()) return;
@@ -56,6 +68,22 @@ describe('local Functions host: timer trigger', () => {
       Date.parse(ticks[1]!.scheduleStatus.last),
     );
     expect(logs.some((l) => l.level === 'error' && l.message.includes('tick failed on purpose'))).toBe(true);
+  });
+
+  it('runs a failing occurrence again per its retry policy, then gives up until the next one', async () => {
+    const host = await startFunctionsHost({
+      port: 0,
+      registrations: only('retriedOnStartup'),
+      log: () => undefined,
+      runShutdownHooksOnStop: false,
+    });
+    try {
+      await eventually('the retries', () => attempts.length >= 3);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      await host.stop();
+    }
+    expect(attempts).toEqual([0, 1, 2]);
   });
 
   it('fails to start, naming the problem, on a bad schedule or a missing setting', async () => {
