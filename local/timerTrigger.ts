@@ -1,7 +1,7 @@
 import { Timer, TimerFunctionOptions } from '@azure/functions';
 import { resolveBindingExpression, RunningTrigger } from './eventHubTrigger';
 import { Invocations } from './invocations';
-import { nextOccurrence, parseSchedule } from './ncrontab';
+import { nextOccurrence, parseSchedule } from '../shared/hosting/ncrontab';
 import { invokeWithRetry, retryPolicy } from './retryPolicy';
 
 /** An occurrence that starts this much later than scheduled is reported as past due. */
@@ -67,14 +67,16 @@ export function startTimerTrigger(trigger: TimerTriggerOptions): RunningTrigger 
         timeout = setTimeout(wait, Math.min(remaining, MAX_TIMEOUT_MS));
         return;
       }
-      current = invoke(due, -remaining > PAST_DUE_AFTER_MS).then(() => arm(due));
+      // The next occurrence after the invocation ends, as the real host schedules it: occurrences that
+      // passed during a long run are skipped, not fired back to back.
+      current = invoke(due, -remaining > PAST_DUE_AFTER_MS).then(() => arm(new Date()));
     };
     wait();
   }
 
   if (options.runOnStartup) {
     const now = new Date();
-    current = invoke(now, false).then(() => arm(now));
+    current = invoke(now, false).then(() => arm(new Date()));
   } else {
     arm(new Date());
   }

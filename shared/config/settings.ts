@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseSchedule, ScheduleError } from '../hosting/ncrontab';
 
 /**
  * All settings, parsed once into a frozen object. Names follow the Functions host conventions so the
@@ -66,7 +67,7 @@ export interface CampaignSettings {
   constraintsPath: string | undefined;
   /** Most leads one POST /api/campaign/plan may carry. */
   maxLeadsPerRequest: number;
-  /** NCRONTAB schedule of the batch plan function (the binding reads it as %CAMPAIGN_BATCH_SCHEDULE%). */
+  /** NCRONTAB schedule of the batch plan function (functions/campaignBatchPlan.ts registers this value). */
   batchSchedule: string;
   /** Leads CSV the batch run plans; the batch function refuses to run without it. */
   batchLeadsPath: string | undefined;
@@ -128,8 +129,38 @@ function parsed<T>(env: Env, name: string, schema: z.ZodType<T>, fallback: strin
   return result.data;
 }
 
-const positiveInt = z.coerce.number().int().positive();
-const probability = z.coerce.number().min(0).max(1);
+// Plain decimal text only: z.coerce.number alone would take '0x10' as 16 and ' ' as 0.
+const decimal = z
+  .string()
+  .regex(/^[+-]?(\d+(\.\d*)?|\.\d+)$/, 'must be a decimal number')
+  .pipe(z.coerce.number());
+const positiveInt = (max = Number.MAX_SAFE_INTEGER) => decimal.pipe(z.number().int().positive().max(max));
+const probability = decimal.pipe(z.number().min(0).max(1));
+/** A six-field NCRONTAB expression, checked as the timer trigger will read it. */
+const ncrontab = (example: string) =>
+  z.string().superRefine((value, ctx) => {
+    try {
+      parseSchedule(value);
+    } catch (error) {
+      if (!(error instanceof ScheduleError)) throw error;
+      ctx.addIssue({ code: 'custom', message: `${error.message} (a schedule such as ${example})` });
+    }
+  });
+/** Cosmos DB resource ids may not hold / \\ # ? and are at most 255 characters. */
+const cosmosContainerName = z.string().regex(/^[^/\\#?]{1,255}$/, 'not a valid Cosmos DB container id');
+
+/** An absolute http(s) URL, for endpoints; `what` names the part of the setting in the error. */
+function checkUrl(name: string, value: string, what: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new ConfigurationError(name, `${what} is not an http(s) URL`);
+  }
+}
 const blobContainerName = z
   .string()
   .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'not a valid blob container name');
@@ -148,13 +179,22 @@ export function parseConnectionString(value: string): Map<string, string> {
 function eventHubConnection(env: Env, name: string): EventHubConnectionSettings {
   const connectionString = read(env, name);
   if (connectionString !== undefined) {
-    if (!parseConnectionString(connectionString).has('endpoint')) {
-      throw new ConfigurationError(name, 'connection string has no Endpoint=');
+    const endpoint = parseConnectionString(connectionString).get('endpoint');
+    if (endpoint === undefined || !/^sb:\/\/[^/\s]+\/?$/i.test(endpoint)) {
+      throw new ConfigurationError(name, 'connection string needs Endpoint=sb://<namespace host>/');
     }
     return { kind: 'connectionString', connectionString };
   }
   const namespace = read(env, `${name}__fullyQualifiedNamespace`);
-  if (namespace !== undefined) return { kind: 'identity', fullyQualifiedNamespace: namespace };
+  if (namespace !== undefined) {
+    if (!/^[a-z0-9.-]+(:\d+)?$/i.test(namespace)) {
+      throw new ConfigurationError(
+        `${name}__fullyQualifiedNamespace`,
+        `'${namespace}' is not a host name such as myhub.servicebus.windows.net`,
+      );
+    }
+    return { kind: 'identity', fullyQualifiedNamespace: namespace };
+  }
   throw new ConfigurationError(
     name,
     `missing (set ${name} to a connection string or ${name}__fullyQualifiedNamespace)`,
@@ -167,13 +207,17 @@ function cosmosConnection(env: Env, name: string): CosmosConnectionSettings {
     const parts = parseConnectionString(connectionString);
     const endpoint = parts.get('accountendpoint');
     const key = parts.get('accountkey');
-    if (endpoint === undefined || key === undefined) {
+    if (endpoint === undefined || key === undefined || key === '') {
       throw new ConfigurationError(name, 'connection string needs AccountEndpoint= and AccountKey=');
     }
+    checkUrl(name, endpoint, 'AccountEndpoint');
     return { kind: 'connectionString', endpoint, key };
   }
   const endpoint = read(env, `${name}__accountEndpoint`);
-  if (endpoint !== undefined) return { kind: 'identity', endpoint };
+  if (endpoint !== undefined) {
+    checkUrl(`${name}__accountEndpoint`, endpoint, 'the value');
+    return { kind: 'identity', endpoint };
+  }
   throw new ConfigurationError(
     name,
     `missing (set ${name} to a connection string or ${name}__accountEndpoint)`,
@@ -189,10 +233,25 @@ function blobConnection(env: Env, name: string): BlobConnectionSettings {
         "UseDevelopmentStorage=true is not supported; give Azurite's full connection string",
       );
     }
+    const parts = parseConnectionString(connectionString);
+    const blobEndpoint = parts.get('blobendpoint');
+    if (blobEndpoint !== undefined) checkUrl(name, blobEndpoint, 'BlobEndpoint');
+    else if (!parts.get('accountname') || !parts.get('accountkey')) {
+      throw new ConfigurationError(
+        name,
+        'connection string needs AccountName= and AccountKey= (or BlobEndpoint=), as the portal gives it',
+      );
+    }
     return { kind: 'connectionString', connectionString };
   }
-  const serviceUri = read(env, `${name}__blobServiceUri`) ?? read(env, `${name}__serviceUri`);
-  if (serviceUri !== undefined) return { kind: 'identity', serviceUri };
+  const serviceUriSetting = read(env, `${name}__blobServiceUri`)
+    ? `${name}__blobServiceUri`
+    : `${name}__serviceUri`;
+  const serviceUri = read(env, serviceUriSetting);
+  if (serviceUri !== undefined) {
+    checkUrl(serviceUriSetting, serviceUri, 'the value');
+    return { kind: 'identity', serviceUri };
+  }
   throw new ConfigurationError(
     name,
     `missing (set ${name} to a connection string or ${name}__blobServiceUri)`,
@@ -281,22 +340,17 @@ export function parseEventHubName(env: Env): string {
 /** The affinity section alone, for commands that need nothing else. */
 export function parseAffinitySettings(env: Env): AffinitySettings {
   return deepFreeze({
-    retrainSchedule: parsed(
-      env,
-      'AFFINITY_RETRAIN_SCHEDULE',
-      z.string().regex(/^\S+( \S+){5}$/, 'expected a six-field NCRONTAB expression such as 0 0 3 * * *'),
-      '0 0 3 * * *',
-    ),
-    trainingDays: parsed(env, 'AFFINITY_TRAINING_DAYS', positiveInt.max(366), '30'),
+    retrainSchedule: parsed(env, 'AFFINITY_RETRAIN_SCHEDULE', ncrontab('0 0 3 * * *'), '0 0 3 * * *'),
+    trainingDays: parsed(env, 'AFFINITY_TRAINING_DAYS', positiveInt(366), '30'),
     lambda: parsed(
       env,
       'AFFINITY_LAMBDA',
-      z.union([z.literal('auto'), z.coerce.number().positive().max(1e7)]),
+      z.union([z.literal('auto'), decimal.pipe(z.number().positive().max(1e7))]),
       'auto',
     ),
-    maxItems: parsed(env, 'AFFINITY_MAX_ITEMS', positiveInt.max(20000), '5000'),
+    maxItems: parsed(env, 'AFFINITY_MAX_ITEMS', positiveInt(20000), '5000'),
     promotionTolerance: parsed(env, 'AFFINITY_PROMOTION_TOLERANCE', probability, '0'),
-    refreshSeconds: parsed(env, 'AFFINITY_REFRESH_SECONDS', positiveInt.max(86400), '60'),
+    refreshSeconds: parsed(env, 'AFFINITY_REFRESH_SECONDS', positiveInt(86400), '60'),
   });
 }
 
@@ -305,16 +359,11 @@ export function parseCampaignSettings(env: Env): CampaignSettings {
   return deepFreeze({
     modelDir: read(env, 'CAMPAIGN_MODEL_DIR') ?? 'campaign-model',
     constraintsPath: read(env, 'CAMPAIGN_CONSTRAINTS_PATH'),
-    maxLeadsPerRequest: parsed(env, 'CAMPAIGN_MAX_LEADS_PER_REQUEST', positiveInt.max(1000), '1000'),
-    batchSchedule: parsed(
-      env,
-      'CAMPAIGN_BATCH_SCHEDULE',
-      z.string().regex(/^\S+( \S+){5}$/, 'expected a six-field NCRONTAB expression such as 0 30 2 * * *'),
-      '0 30 2 * * *',
-    ),
+    maxLeadsPerRequest: parsed(env, 'CAMPAIGN_MAX_LEADS_PER_REQUEST', positiveInt(1000), '1000'),
+    batchSchedule: parsed(env, 'CAMPAIGN_BATCH_SCHEDULE', ncrontab('0 30 2 * * *'), '0 30 2 * * *'),
     batchLeadsPath: read(env, 'CAMPAIGN_BATCH_LEADS_PATH'),
     batchTouchesPath: read(env, 'CAMPAIGN_BATCH_TOUCHES_PATH'),
-    plansContainer: read(env, 'CAMPAIGN_PLANS_CONTAINER') ?? 'campaign-plans',
+    plansContainer: parsed(env, 'CAMPAIGN_PLANS_CONTAINER', cosmosContainerName, 'campaign-plans'),
   });
 }
 
@@ -332,18 +381,13 @@ export function parseSettings(env: Env): Settings {
     redis: parseRedisSettings(env),
     ingest: {
       allowedOrigins: origins(env, 'CORS_ALLOWED_ORIGINS'),
-      maxEventsPerRequest: parsed(env, 'INGEST_MAX_EVENTS', positiveInt.max(5000), '500'),
-      maxBodyBytes: parsed(
-        env,
-        'INGEST_MAX_BODY_BYTES',
-        positiveInt.max(4 * 1024 * 1024),
-        String(1024 * 1024),
-      ),
+      maxEventsPerRequest: parsed(env, 'INGEST_MAX_EVENTS', positiveInt(5000), '500'),
+      maxBodyBytes: parsed(env, 'INGEST_MAX_BODY_BYTES', positiveInt(4 * 1024 * 1024), String(1024 * 1024)),
     },
     offer: {
-      dependencyTimeoutMs: parsed(env, 'OFFER_DEPENDENCY_TIMEOUT_MS', positiveInt.max(10000), '150'),
+      dependencyTimeoutMs: parsed(env, 'OFFER_DEPENDENCY_TIMEOUT_MS', positiveInt(10000), '150'),
       explorationRate: parsed(env, 'OFFER_EXPLORATION_RATE', probability, '0.1'),
-      statsRefreshSeconds: parsed(env, 'OFFER_STATS_REFRESH_SECONDS', positiveInt.max(3600), '10'),
+      statsRefreshSeconds: parsed(env, 'OFFER_STATS_REFRESH_SECONDS', positiveInt(3600), '10'),
     },
     affinity: parseAffinitySettings(env),
     campaign: parseCampaignSettings(env),

@@ -29,7 +29,13 @@ export async function provisionBlobContainers(blob: BlobServiceClient, settings:
 export async function provisionResources(settings: Settings): Promise<void> {
   const cosmos = createCosmosClient(settings.cosmos.connection);
   try {
-    await provisionCosmos(cosmos.database(settings.cosmos.database));
+    const database = cosmos.database(settings.cosmos.database);
+    await provisionCosmos(database);
+    // CAMPAIGN_PLANS_CONTAINER may name another container than the default the list above holds.
+    await database.containers.createIfNotExists({
+      id: settings.campaign.plansContainer,
+      partitionKey: { paths: [cosmosContainers.campaignPlans.partitionKey] },
+    });
   } finally {
     cosmos.dispose();
   }

@@ -17,6 +17,18 @@ registerTimer('everySecond', {
 });
 registerTimer('badSchedule', { schedule: '0 0 25 * * *', handler: () => undefined });
 
+// Every 2 s, with a first run of 5 s: the occurrences that pass meanwhile must not fire back to back.
+const slowRuns: Array<{ startedAt: number; endedAt: number; isPastDue: boolean }> = [];
+registerTimer('slowOnStartup', {
+  schedule: '*/2 * * * * *',
+  runOnStartup: true,
+  handler: async (timer) => {
+    const startedAt = Date.now();
+    if (slowRuns.length === 0) await new Promise((resolve) => setTimeout(resolve, 5000));
+    slowRuns.push({ startedAt, endedAt: Date.now(), isPastDue: timer.isPastDue });
+  },
+});
+
 const attempts: Array<number | undefined> = [];
 registerTimer('retriedOnStartup', {
   // Once a year: only the run at startup happens during the test.
@@ -85,6 +97,29 @@ describe('local Functions host: timer trigger', () => {
     }
     expect(attempts).toEqual([0, 1, 2]);
   });
+
+  it('skips the occurrences that passed during a long run instead of firing them back to back', async () => {
+    const host = await startFunctionsHost({
+      port: 0,
+      registrations: only('slowOnStartup'),
+      log: () => undefined,
+      runShutdownHooksOnStop: false,
+    });
+    try {
+      await eventually('two runs after the slow one', () => slowRuns.length >= 3);
+    } finally {
+      await host.stop();
+    }
+    const [slow, next, after] = slowRuns as [
+      (typeof slowRuns)[number],
+      (typeof slowRuns)[number],
+      (typeof slowRuns)[number],
+    ];
+    // Two occurrences passed during the slow run; a catch-up would start them at once, one after the
+    // other. The next run waits for the next occurrence instead, on its own schedule.
+    expect(next.startedAt - slow.endedAt).toBeGreaterThan(0);
+    expect(after.startedAt - next.startedAt).toBeGreaterThanOrEqual(500);
+  }, 20_000);
 
   it('fails to start, naming the problem, on a bad schedule or a missing setting', async () => {
     await expect(

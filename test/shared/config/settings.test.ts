@@ -90,6 +90,23 @@ describe('parseSettings', () => {
     ['CORS_ALLOWED_ORIGINS', { CORS_ALLOWED_ORIGINS: 'https://shop.example/checkout' }],
     ['CORS_ALLOWED_ORIGINS', { CORS_ALLOWED_ORIGINS: 'ftp://shop.example' }],
     ['ARCHIVE_CONTAINER', { ARCHIVE_CONTAINER: 'Bad_Name' }],
+    ['EventHubConnection', { EventHubConnection: 'Endpoint=;SharedAccessKeyName=k' }],
+    [
+      'EventHubConnection__fullyQualifiedNamespace',
+      { EventHubConnection: undefined, EventHubConnection__fullyQualifiedNamespace: 'https://hub/' },
+    ],
+    ['CosmosDBConnection', { CosmosDBConnection: 'AccountEndpoint=;AccountKey=;' }],
+    [
+      'CosmosDBConnection__accountEndpoint',
+      { CosmosDBConnection: undefined, CosmosDBConnection__accountEndpoint: 'cosmos.example' },
+    ],
+    ['ArchiveStorage', { ArchiveStorage: 'garbage' }],
+    ['ArchiveStorage__blobServiceUri', { ArchiveStorage: undefined, ArchiveStorage__blobServiceUri: 'nope' }],
+    ['INGEST_MAX_EVENTS', { INGEST_MAX_EVENTS: '0x10' }],
+    ['OFFER_EXPLORATION_RATE', { OFFER_EXPLORATION_RATE: '0x1' }],
+    ['CAMPAIGN_BATCH_SCHEDULE', { CAMPAIGN_BATCH_SCHEDULE: '99 99 99 99 99 99' }],
+    ['AFFINITY_RETRAIN_SCHEDULE', { AFFINITY_RETRAIN_SCHEDULE: '0 0 3 * *' }],
+    ['CAMPAIGN_PLANS_CONTAINER', { CAMPAIGN_PLANS_CONTAINER: 'bad/name#' }],
   ])('fails fast naming %s', (setting, override) => {
     const error = errorOf({ ...minimal, ...override });
     expect(error.setting).toBe(setting);

@@ -1,4 +1,4 @@
-import { nextOccurrence, parseSchedule, ScheduleError } from '../../local/ncrontab';
+import { nextOccurrence, parseSchedule, ScheduleError } from '../../../shared/hosting/ncrontab';
 
 const at = (iso: string) => new Date(iso);
 const next = (expression: string, after: string) =>
