@@ -32,28 +32,36 @@ actions:
   score    --model DIR --touches FILE [--leads FILE] [--campaigns FILE] [--products FILE] [--out FILE]
            The touch rows in input order with a probability column appended (CSV).
   plan     --model DIR --leads FILE [--touches FILE] [--constraints FILE] [--out FILE] [--format jsonl|csv]
-           One plan per lead: best channel/day/time, probability, runner-up, uplift over the last touch.
+           One plan per lead: best channel/day/time, probability, runner-up, uplift over the last touch
+           (the touch with the latest timestamp, else the lead's last row in the touches file).
   batch    --model DIR --leads FILE [--touches FILE] [--constraints FILE] [--run-id ID]
            Plans every lead and writes the plans to Cosmos (CosmosDBConnection, COSMOS_DATABASE,
            CAMPAIGN_PLANS_CONTAINER) for Power BI; reruns with the same run id overwrite.
   generate --out DIR [--leads 10000] [--touches-per-lead 5] [--seed 1]
            Synthetic leads.csv, touches.csv and planted-plans.csv with planted channel/day/time preferences.
 
-column mapping (train, score, plan; aliases such as Lead_Id, Day_Of_Week, Conversion_Flag, contact, y
-are recognised without options):
-  --lead-id COL  --channel COL  --day COL  --time COL  --target COL  --campaign-id COL  --product-id COL
-  --timestamp COL  --delimiter ,|;|tab (default: detected from the header)`;
+column mapping (aliases such as Lead_Id, Day_Of_Week, Conversion_Flag, contact, y are recognised without
+options):
+  train, score, plan, batch  --lead-id COL  --channel COL  --day COL  --time COL  --timestamp COL
+                             --delimiter ,|;|tab (default: detected from the header)
+  train, score               --target COL  --campaign-id COL  --product-id COL`;
 
-const mappingOptions = {
+/** The mapping of the columns plan and batch read (leads and touch history). */
+const planMappingOptions = {
   'lead-id': { type: 'string' },
   channel: { type: 'string' },
   day: { type: 'string' },
   time: { type: 'string' },
+  timestamp: { type: 'string' },
+  delimiter: { type: 'string' },
+} as const;
+
+/** train and score also read outcomes and join campaigns and products. */
+const mappingOptions = {
+  ...planMappingOptions,
   target: { type: 'string' },
   'campaign-id': { type: 'string' },
   'product-id': { type: 'string' },
-  timestamp: { type: 'string' },
-  delimiter: { type: 'string' },
 } as const;
 
 /** The input tables (and the output file) that train and score both read. */
@@ -88,6 +96,12 @@ function delimiterFrom(value: string | undefined): Delimiter | undefined {
   if (value === ',' || value === ';') return value;
   if (value === 'tab' || value === '\t' || value === '\\t') return '\t';
   throw new UsageError(`--delimiter must be ',', ';' or 'tab', not '${value}'`);
+}
+
+/** The timestamp orders the touch history, so it names a column of --touches. */
+function checkPlanMapping(values: { timestamp?: string; touches?: string }): void {
+  if (values.timestamp !== undefined && values.touches === undefined)
+    throw new UsageError('--timestamp names a column of the touch history; give --touches too');
 }
 
 function numberOption(
@@ -351,6 +365,7 @@ async function plan(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
+      ...planMappingOptions,
       model: { type: 'string' },
       leads: { type: 'string' },
       touches: { type: 'string' },
@@ -361,12 +376,17 @@ async function plan(args: string[]): Promise<number> {
   });
   if (values.model === undefined) throw new UsageError('--model is required');
   if (values.leads === undefined) throw new UsageError('--leads is required');
+  checkPlanMapping(values);
+  const delimiter = delimiterFrom(values.delimiter);
   const format = values.format ?? (values.out?.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl');
   if (format !== 'csv' && format !== 'jsonl')
     throw new UsageError(`--format must be jsonl or csv, not '${format}'`);
   const bundle = await readBundle(values.model);
   const constraints = values.constraints === undefined ? {} : await readConstraintsFile(values.constraints);
-  const leads = await loadPlanLeads(bundle.manifest, values.leads, values.touches);
+  const leads = await loadPlanLeads(bundle.manifest, values.leads, values.touches, {
+    mapping: mappingFrom(values),
+    ...(delimiter ? { delimiter } : {}),
+  });
   const scorer = await CampaignScorer.create(bundle);
   try {
     const planner = new CampaignPlanner(scorer, constraints, values.constraints ?? 'constraints');
@@ -393,6 +413,7 @@ async function batch(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
+      ...planMappingOptions,
       model: { type: 'string' },
       leads: { type: 'string' },
       touches: { type: 'string' },
@@ -402,6 +423,8 @@ async function batch(args: string[]): Promise<number> {
   });
   if (values.model === undefined) throw new UsageError('--model is required');
   if (values.leads === undefined) throw new UsageError('--leads is required');
+  checkPlanMapping(values);
+  const delimiter = delimiterFrom(values.delimiter);
   const runId = values['run-id'] ?? defaultRunId();
   if (!/^[\w.:-]{1,64}$/.test(runId))
     throw new UsageError('--run-id may hold only letters, digits and . : - _ (at most 64)');
@@ -410,7 +433,10 @@ async function batch(args: string[]): Promise<number> {
   const campaignSettings = parseCampaignSettings(env);
   const bundle = await readBundle(values.model);
   const constraints = values.constraints === undefined ? {} : await readConstraintsFile(values.constraints);
-  const leads = await loadPlanLeads(bundle.manifest, values.leads, values.touches);
+  const leads = await loadPlanLeads(bundle.manifest, values.leads, values.touches, {
+    mapping: mappingFrom(values),
+    ...(delimiter ? { delimiter } : {}),
+  });
   const scorer = await CampaignScorer.create(bundle);
   // Loaded here only: the other actions need no Azure SDK (nor the Functions host's registry).
   const { createCosmosClient } = await import('../../shared/runtime/clients');

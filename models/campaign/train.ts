@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CampaignModelBundle, CampaignModelManifest, MANIFEST_FORMAT } from '../../shared/campaign/bundle';
 import { TouchFrame } from '../../shared/campaign/dataset';
 import { EncodingSpec, encodeFrame, fitEncoding } from '../../shared/campaign/encoding';
+import { CampaignInputError } from '../../shared/campaign/errors';
 import { CampaignScorer } from '../../shared/campaign/scorer';
 import { GbdtOptions, Matrix, defaultGbdtOptions, trainGbdt } from './gbdt';
 import { BaselineInput, predictLogistic, trainLogistic } from './logistic';
@@ -82,6 +83,14 @@ export async function trainCampaignModel(
   const started = Date.now();
   const y = frame.converted;
   if (!y) throw new Error('training needs outcomes (the converted column)');
+  // Too little data is the file's fault, not a crash: say which file, as other input errors do.
+  if (frame.rowCount === 0)
+    throw new CampaignInputError(
+      frame.source,
+      undefined,
+      undefined,
+      'has no data rows, only a header; training needs touches with outcomes',
+    );
   const progress = options.progress ?? (() => undefined);
   const encoding = fitEncoding(frame);
   const width = encoding.inputs.length;
@@ -103,7 +112,13 @@ export async function trainCampaignModel(
     else trainRows.push(t);
   }
   if (trainRows.length === 0)
-    throw new Error('no rows left for training after the holdout and validation splits');
+    throw new CampaignInputError(
+      frame.source,
+      undefined,
+      undefined,
+      `no touches left for training after the holdout (${options.holdoutFraction}) and validation ` +
+        `(${options.validationFraction}) splits by lead: ${frame.rowCount} touches of ${shares.size} leads`,
+    );
   const train = take(matrix, width, y, trainRows);
   const validation = validationRows.length > 0 ? take(matrix, width, y, validationRows) : undefined;
   const holdout = holdoutRows.length > 0 ? take(matrix, width, y, holdoutRows) : undefined;

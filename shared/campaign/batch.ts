@@ -1,5 +1,6 @@
 import { CampaignModelManifest } from './bundle';
-import { readCsvFile } from './csv';
+import { Delimiter, readCsvFile } from './csv';
+import { ColumnMapping } from './dataset';
 import { leadsFromTables } from './planInput';
 import { CampaignPlanner, PlanConstraints, PlanLead } from './planner';
 import { CampaignPlanStore, toPlanDocument } from './planStore';
@@ -24,14 +25,17 @@ export function defaultRunId(now: Date = new Date()): string {
   return now.toISOString().slice(0, 10);
 }
 
+/** Reads the leads (and touch history) files; `mapping` and `delimiter` are the command's options. */
 export async function loadPlanLeads(
   manifest: CampaignModelManifest,
   leadsPath: string,
   touchesPath?: string,
+  options: { mapping?: ColumnMapping; delimiter?: Delimiter } = {},
 ): Promise<PlanLead[]> {
-  const leads = await readCsvFile(leadsPath);
-  const touches = touchesPath === undefined ? undefined : await readCsvFile(touchesPath);
-  return leadsFromTables(manifest, leads, touches);
+  const read = options.delimiter ? { delimiter: options.delimiter } : {};
+  const leads = await readCsvFile(leadsPath, read);
+  const touches = touchesPath === undefined ? undefined : await readCsvFile(touchesPath, read);
+  return leadsFromTables(manifest, leads, touches, options.mapping);
 }
 
 export async function runCampaignBatch(options: {

@@ -130,13 +130,56 @@ export function parseManifest(text: string, source: string): CampaignModelManife
     );
   }
   const manifest = result.data as unknown as CampaignModelManifest;
-  const width = manifest.encoding.inputs.length;
-  if (width !== manifest.encoding.dimensions.length + manifest.encoding.features.length) {
-    throw new BundleError(
-      `${source}: encoding.inputs has ${width} entries for ${manifest.encoding.dimensions.length} dimensions and ${manifest.encoding.features.length} features`,
-    );
-  }
+  const problem = encodingProblem(manifest.encoding);
+  if (problem !== undefined) throw new BundleError(`${source}: ${problem}`);
   return manifest;
+}
+
+/**
+ * Why the encoding cannot drive the planner and scorer, or undefined. The planner trusts the manifest
+ * (it looks features up by input name and plans every dimension value), so an inconsistent one is
+ * refused here, naming the entry, rather than failing later with a TypeError or a silently wrong plan.
+ */
+function encodingProblem(encoding: EncodingSpec): string | undefined {
+  const { dimensions, features, inputs } = encoding;
+  if (inputs.length !== dimensions.length + features.length) {
+    return `encoding.inputs has ${inputs.length} entries for ${dimensions.length} dimensions and ${features.length} features`;
+  }
+  const seen = new Set<string>();
+  for (const [d, { dimension, values }] of dimensions.entries()) {
+    if (seen.has(dimension)) return `encoding.dimensions[${d}]: ${dimension} is listed twice`;
+    seen.add(dimension);
+    const duplicate = values.find((value, i) => values.indexOf(value) !== i);
+    if (duplicate !== undefined) return `encoding.dimensions[${d}].values lists '${duplicate}' twice`;
+    // Inputs hold the dimensions first, in the same order, then the features.
+    const input = inputs[d]!;
+    const at = `encoding.inputs[${d}]`;
+    if (input.role !== 'dimension' || input.name !== dimension) {
+      return `${at} is ${input.role} '${input.name}' but encoding.dimensions[${d}] is '${dimension}'`;
+    }
+    if (input.encoding.kind !== 'categorical') return `${at} (${dimension}) must be categorical`;
+    const coded = Object.keys(input.encoding.codes);
+    const uncoded = values.find((value) => !coded.includes(value));
+    if (uncoded !== undefined) return `${at} has no code for ${dimension} '${uncoded}'`;
+    const unlisted = coded.find((value) => !values.includes(value));
+    if (unlisted !== undefined) {
+      return `${at} codes ${dimension} '${unlisted}', missing from encoding.dimensions[${d}].values`;
+    }
+  }
+  const names = new Set<string>();
+  for (const [f, feature] of features.entries()) {
+    if (names.has(feature.name)) return `encoding.features[${f}]: '${feature.name}' is listed twice`;
+    names.add(feature.name);
+    const at = `encoding.inputs[${dimensions.length + f}]`;
+    const input = inputs[dimensions.length + f]!;
+    if (input.role !== 'feature' || input.name !== feature.name) {
+      return `${at} is ${input.role} '${input.name}' but encoding.features[${f}] is '${feature.name}'`;
+    }
+    if (input.encoding.kind !== feature.kind) {
+      return `${at} ('${feature.name}') is encoded as ${input.encoding.kind} but the feature is ${feature.kind}`;
+    }
+  }
+  return undefined;
 }
 
 export async function readBundle(dir: string): Promise<CampaignModelBundle> {

@@ -16,6 +16,16 @@ export interface CsvTable {
   header: string[];
   /** Data rows; each has exactly header.length fields. */
   rows: string[][];
+  /**
+   * The file line (1-based) where each row starts, for error messages: blank lines and line breaks inside
+   * quoted fields make it differ from the row's index. Absent for tables built in memory; see rowLine.
+   */
+  lines?: number[];
+}
+
+/** The file line where data row `index` starts (index + 2 for a table built in memory, header on line 1). */
+export function rowLine(table: CsvTable, index: number): number {
+  return table.lines?.[index] ?? index + 2;
 }
 
 export interface CsvReadOptions {
@@ -71,7 +81,8 @@ export function parseCsv(text: string, source: string, options: CsvReadOptions =
           i++;
           break;
         }
-        if (code === 10) line++;
+        // A quoted line break (\n, \r\n or a lone \r) moves the physical line on like one between records.
+        if (code === 10 || (code === 13 && text.charCodeAt(i + 1) !== 10)) line++;
         i++;
       }
       value = out;
@@ -128,6 +139,7 @@ export function parseCsv(text: string, source: string, options: CsvReadOptions =
       throw new CampaignInputError(source, first[1], name, 'the column name appears twice');
   });
   const rows: string[][] = [];
+  const lines: number[] = [];
   for (let k = 1; k < nonBlank.length; k++) {
     const [record, at] = nonBlank[k]!;
     if (record.length !== header.length) {
@@ -139,6 +151,7 @@ export function parseCsv(text: string, source: string, options: CsvReadOptions =
       );
     }
     rows.push(record);
+    lines.push(at);
   }
   if (options.maxRows !== undefined && rows.length > options.maxRows) {
     throw new CampaignInputError(
@@ -148,7 +161,7 @@ export function parseCsv(text: string, source: string, options: CsvReadOptions =
       `has ${rows.length} rows; at most ${options.maxRows} are accepted`,
     );
   }
-  return { source, delimiter, header, rows };
+  return { source, delimiter, header, rows, lines };
 }
 
 export async function readCsvFile(path: string, options: CsvReadOptions = {}): Promise<CsvTable> {

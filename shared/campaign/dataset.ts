@@ -1,5 +1,5 @@
 import { CampaignInputError } from './errors';
-import { CsvTable } from './csv';
+import { CsvTable, rowLine } from './csv';
 
 /**
  * Campaign data as the learner and the planner see it: one row per touch (a lead contacted on a channel,
@@ -134,9 +134,10 @@ export function indexAttributeTable(
   const rowById = new Map<string, number>();
   table.rows.forEach((row, index) => {
     const id = row[at]!.trim();
-    if (isMissing(id)) throw new CampaignInputError(table.source, index + 2, idColumn, 'the id is empty');
+    const line = rowLine(table, index);
+    if (isMissing(id)) throw new CampaignInputError(table.source, line, idColumn, 'the id is empty');
     if (rowById.has(id))
-      throw new CampaignInputError(table.source, index + 2, idColumn, `id '${id}' appears twice`);
+      throw new CampaignInputError(table.source, line, idColumn, `id '${id}' appears twice`);
     rowById.set(id, index);
   });
   return { table, idColumn, rowById };
@@ -218,7 +219,12 @@ function readColumn(
     const number = parseNumber(value);
     if (number === undefined) {
       const row = ref.rowOf(t);
-      throw new CampaignInputError(ref.table.source, row + 2, ref.spec.column, `'${value}' is not a number`);
+      throw new CampaignInputError(
+        ref.table.source,
+        rowLine(ref.table, row),
+        ref.spec.column,
+        `'${value}' is not a number`,
+      );
     }
     values[t] = number;
   }
@@ -235,7 +241,7 @@ export function buildTouchFrame(tables: CampaignTables, options: FrameOptions): 
   const mapping = options.mapping;
   const rowCount = touches.rows.length;
   const lines = new Int32Array(rowCount);
-  for (let t = 0; t < rowCount; t++) lines[t] = t + 2;
+  for (let t = 0; t < rowCount; t++) lines[t] = rowLine(touches, t);
   const columnIndex = (table: CsvTable, name: string) => table.header.indexOf(name);
 
   const roleColumn: Partial<Record<Role, string>> = {};
@@ -275,12 +281,13 @@ export function buildTouchFrame(tables: CampaignTables, options: FrameOptions): 
     const at = columnIndex(touches, name);
     return touches.rows.map((row, t) => {
       const value = row[at]!.trim();
-      if (isMissing(value)) throw new CampaignInputError(touches.source, t + 2, name, `the ${role} is empty`);
+      if (isMissing(value))
+        throw new CampaignInputError(touches.source, lines[t], name, `the ${role} is empty`);
       return value;
     });
   };
   // Without a lead column every touch is its own lead (e.g. the UCI bank-marketing table).
-  const leadIds = stringColumn('leadId') ?? touches.rows.map((_, t) => `row-${t + 2}`);
+  const leadIds = stringColumn('leadId') ?? touches.rows.map((_, t) => `row-${lines[t]!}`);
   const dimensions: Record<PlanDimension, string[] | undefined> = {
     channel: stringColumn('channel'),
     dayOfWeek: stringColumn('dayOfWeek'),
@@ -296,7 +303,7 @@ export function buildTouchFrame(tables: CampaignTables, options: FrameOptions): 
       if (outcome === undefined) {
         throw new CampaignInputError(
           touches.source,
-          t + 2,
+          lines[t],
           name,
           `'${row[at]}' is not an outcome; expected yes/no, true/false or 1/0`,
         );
@@ -329,7 +336,7 @@ export function buildTouchFrame(tables: CampaignTables, options: FrameOptions): 
       if (row === undefined) {
         throw new CampaignInputError(
           touches.source,
-          t + 2,
+          lines[t],
           keyColumn,
           `${role} '${key}' appears in no ${role} file (${attribute.table.source})`,
         );

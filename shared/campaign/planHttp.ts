@@ -3,13 +3,16 @@ import { z } from 'zod';
 import { fieldPath, HttpProblem } from '../http/problems';
 import { planConstraintsSchema } from './constraints';
 import { CampaignInputError } from './errors';
-import { CampaignPlanner, PlanConstraints, PlanLead } from './planner';
+import { CampaignModelManifest } from './bundle';
+import { FeatureSpec, parseNumber } from './dataset';
+import { CampaignPlanner, PlanConstraints, PlanLead, PlanValue } from './planner';
 import { CampaignScorer } from './scorer';
 
 /**
  * `POST /api/campaign/plan` with `{ leads: [{ leadId, attributes, context?, last? }], constraints? }`:
  * the best plan per lead, its runner-up and the uplift over the last-used combination.
- * Over the lead limit → 413 (checked before the leads are parsed); malformed → 400 naming the field.
+ * Over the lead or size limits → 413 (checked before the leads are parsed); malformed → 400 naming the
+ * field.
  */
 
 const id = z
@@ -54,8 +57,19 @@ export const planRequestSchema = z
   })
   .strict();
 
-/** Generous per-lead allowance for the byte check that precedes parsing. */
-const BYTES_PER_LEAD = 16 * 1024;
+/**
+ * Size limits, as compact JSON: one lead (the schema alone would allow 500 fields of 1,000 characters, so
+ * this is the binding bound) and the constraints. The body may be twice the largest valid request's
+ * compact size, leaving room for indentation, so any request within these limits passes the byte check.
+ */
+export const MAX_LEAD_BYTES = 16 * 1024;
+export const MAX_CONSTRAINTS_BYTES = 256 * 1024;
+
+export function maxBodyBytes(maxLeads: number): number {
+  return 2 * (maxLeads * MAX_LEAD_BYTES + MAX_CONSTRAINTS_BYTES);
+}
+
+const compactBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? '');
 
 export interface CampaignPlanHandlerOptions {
   /** The model and the default constraints (CAMPAIGN_CONSTRAINTS_PATH). */
@@ -64,7 +78,7 @@ export interface CampaignPlanHandlerOptions {
 }
 
 async function readBody(request: HttpRequest, maxLeads: number): Promise<unknown> {
-  const maxBytes = maxLeads * BYTES_PER_LEAD;
+  const maxBytes = maxBodyBytes(maxLeads);
   const tooLarge = () =>
     new HttpProblem('payload_too_large', `body exceeds ${maxBytes} bytes (${maxLeads} leads)`, '(body)');
   if (Number(request.headers.get('content-length') ?? '0') > maxBytes) throw tooLarge();
@@ -90,7 +104,65 @@ async function readBody(request: HttpRequest, maxLeads: number): Promise<unknown
       'leads',
     );
   }
+  if (typeof json === 'object' && json !== null) {
+    if ('leads' in json && Array.isArray(json.leads)) {
+      const leads: unknown[] = json.leads;
+      leads.forEach((lead, index) => {
+        const bytes = compactBytes(lead);
+        if (bytes > MAX_LEAD_BYTES) {
+          throw new HttpProblem(
+            'payload_too_large',
+            `lead is ${bytes} bytes as compact JSON; at most ${MAX_LEAD_BYTES} per lead`,
+            `leads[${index}]`,
+          );
+        }
+      });
+    }
+    if ('constraints' in json) {
+      const bytes = compactBytes(json.constraints);
+      if (bytes > MAX_CONSTRAINTS_BYTES) {
+        throw new HttpProblem(
+          'payload_too_large',
+          `constraints are ${bytes} bytes as compact JSON; at most ${MAX_CONSTRAINTS_BYTES}`,
+          'constraints',
+        );
+      }
+    }
+  }
   return json;
+}
+
+/**
+ * The request field holding the value a lead's CampaignInputError names: `last.*` as it is, else the
+ * feature's value where CampaignPlanner.baseRow reads it (a lead attribute under its column or name; a
+ * touch, campaign or product feature from `context` first, then `attributes`), preferring the numeric
+ * feature whose value is not a number when several features share the column name.
+ */
+function leadField(lead: PlanLead, column: string | undefined, manifest: CampaignModelManifest): string {
+  if (column === undefined) return '(lead)';
+  if (column.startsWith('last.')) return column;
+  const present = (record: Record<string, PlanValue> | undefined, key: string) =>
+    record?.[key] !== undefined && record[key] !== null;
+  const locate = (spec: FeatureSpec): { field: string; value: PlanValue } => {
+    const order: Array<['attributes' | 'context', string]> =
+      spec.source === 'lead'
+        ? [
+            ['attributes', spec.column],
+            ['attributes', spec.name],
+          ]
+        : [
+            ['context', spec.name],
+            ['context', spec.column],
+            ['attributes', spec.name],
+          ];
+    const [where, key] = order.find(([where, key]) => present(lead[where], key)) ?? order[0]!;
+    return { field: `${where}.${key}`, value: lead[where]?.[key] };
+  };
+  const notANumber = (value: PlanValue) =>
+    typeof value === 'string' && value.trim() !== '' && parseNumber(value) === undefined;
+  const matching = manifest.encoding.features.filter((f) => f.column === column || f.name === column);
+  const spec = matching.find((f) => f.kind === 'numeric' && notANumber(locate(f).value)) ?? matching[0];
+  return spec ? locate(spec).field : `attributes.${column}`;
 }
 
 export function createCampaignPlanHandler(options: CampaignPlanHandlerOptions): HttpHandler {
@@ -118,15 +190,28 @@ export function createCampaignPlanHandler(options: CampaignPlanHandlerOptions): 
       }));
       let planner: CampaignPlanner;
       let plans;
+      const requested = parsed.data.constraints;
       try {
-        planner = new CampaignPlanner(scorer, parsed.data.constraints ?? constraints, 'constraints');
+        planner = new CampaignPlanner(scorer, requested ?? constraints, 'constraints');
+      } catch (error) {
+        if (!(error instanceof CampaignInputError)) throw error;
+        if (requested !== undefined) {
+          throw new HttpProblem('invalid_request', error.problem, `constraints.${error.column ?? ''}`);
+        }
+        // The server's own defaults (CAMPAIGN_CONSTRAINTS_PATH) do not fit the model: not the caller's
+        // fault, so logged and answered as a server failure rather than a 400.
+        throw new Error(
+          `the default constraints (CAMPAIGN_CONSTRAINTS_PATH) do not fit the model: ${error.message}`,
+        );
+      }
+      try {
         plans = await planner.plan(leads);
       } catch (error) {
-        if (error instanceof CampaignInputError) {
-          const field = /^leads\[\d+\]$/.test(error.source)
-            ? `${error.source}.${error.column?.startsWith('last.') ? error.column : `attributes.${error.column ?? ''}`}`
-            : `constraints.${error.column ?? ''}`;
-          throw new HttpProblem('invalid_request', error.problem, field);
+        const index = error instanceof CampaignInputError ? /^leads\[(\d+)\]$/.exec(error.source) : null;
+        const lead = index ? leads[Number(index[1])] : undefined;
+        if (error instanceof CampaignInputError && lead) {
+          const field = leadField(lead, error.column, scorer.manifest);
+          throw new HttpProblem('invalid_request', error.problem, `${error.source}.${field}`);
         }
         throw error;
       }

@@ -22,6 +22,11 @@ export interface PlanLead {
   last?: Partial<Record<PlanDimension, string>>;
   /** Where the lead came from, for error messages (file and line, or 'leads[3]' for a request). */
   origin?: { source: string; line?: number };
+  /**
+   * Where `last` and `context` came from when that is a row of its own (the lead's latest touch): file,
+   * line and the file's column per plan dimension and feature name, for error messages.
+   */
+  touchOrigin?: { source: string; line?: number; columns: Record<string, string> };
 }
 
 export interface CapacityLimit {
@@ -102,7 +107,8 @@ export class CampaignPlanner {
     });
     let combinations: Combination[] = [{}];
     for (const { dimension, values: trained } of encoding.dimensions) {
-      const allowed = this.constraints.allowed?.[dimension] ?? trained;
+      // A value listed twice would be planned twice, and the runner-up would repeat the best plan.
+      const allowed = [...new Set(this.constraints.allowed?.[dimension] ?? trained)];
       for (const value of allowed) {
         if (!trained.includes(value)) {
           throw new CampaignInputError(
@@ -115,18 +121,20 @@ export class CampaignPlanner {
       }
       combinations = combinations.flatMap((c) => allowed.map((value) => ({ ...c, [dimension]: value })));
     }
-    for (const rule of [...(this.constraints.exclude ?? []), ...(this.constraints.capacity ?? [])]) {
+    const rules = [
+      ...(this.constraints.exclude ?? []).map((rule, i) => ({ rule, at: `exclude[${i}]` })),
+      ...(this.constraints.capacity ?? []).map((rule, i) => ({ rule, at: `capacity[${i}]` })),
+    ];
+    for (const { rule, at } of rules) {
       for (const d of planDimensions) {
         const value = rule[d];
-        if (
-          value !== undefined &&
-          !encoding.dimensions.some((x) => x.dimension === d && x.values.includes(value))
-        ) {
+        const trained = encoding.dimensions.find((x) => x.dimension === d)?.values ?? [];
+        if (value !== undefined && !trained.includes(value)) {
           throw new CampaignInputError(
             this.source,
             undefined,
-            d,
-            `${d} '${value}' in a constraint was never seen in training`,
+            `${at}.${d}`,
+            `${d} '${value}' was never seen in training; known: ${trained.join(', ') || '(none)'}`,
           );
         }
       }
@@ -147,14 +155,20 @@ export class CampaignPlanner {
   private baseRow(lead: PlanLead): Float32Array {
     const { encoding } = this.scorer.manifest;
     const row = new Float32Array(encoding.inputs.length);
-    const where = lead.origin ?? { source: `lead '${lead.leadId}'` };
+    const leadWhere = lead.origin ?? { source: `lead '${lead.leadId}'` };
     encoding.inputs.forEach((input, column) => {
       if (input.role === 'dimension') return;
       const spec = encoding.features.find((f) => f.name === input.name)!;
+      const fromContext =
+        spec.source === 'lead' ? undefined : (lead.context?.[spec.name] ?? lead.context?.[spec.column]);
       const raw =
         spec.source === 'lead'
           ? (lead.attributes[spec.column] ?? lead.attributes[spec.name])
-          : (lead.context?.[spec.name] ?? lead.context?.[spec.column] ?? lead.attributes[spec.name]);
+          : (fromContext ?? lead.attributes[spec.name]);
+      // A value from the touch history is blamed on its touch row, not on the lead's.
+      const touch = fromContext === undefined || fromContext === null ? undefined : lead.touchOrigin;
+      const where = touch ?? leadWhere;
+      const columnName = touch?.columns[spec.name] ?? spec.column;
       const value =
         raw === null || raw === undefined || (typeof raw === 'string' && raw.trim() === '') ? undefined : raw;
       if (input.encoding.kind === 'numeric') {
@@ -170,7 +184,7 @@ export class CampaignPlanner {
             throw new CampaignInputError(
               where.source,
               where.line,
-              spec.column,
+              columnName,
               `'${String(value)}' is not a number`,
             );
           }
@@ -185,23 +199,29 @@ export class CampaignPlanner {
 
   private lastCodes(lead: PlanLead): Array<{ column: number; code: number }> | undefined {
     if (!lead.last) return undefined;
-    const where = lead.origin ?? { source: `lead '${lead.leadId}'` };
+    const touch = lead.touchOrigin;
+    const where = touch ?? lead.origin ?? { source: `lead '${lead.leadId}'` };
     const codes: Array<{ column: number; code: number }> = [];
+    let complete = true;
     for (const [dimension, { column, encoding }] of this.prepared.dimensionColumns) {
       const value = lead.last[dimension];
-      if (value === undefined) return undefined;
+      // A partial combination has no score, but each value given is still checked.
+      if (value === undefined) {
+        complete = false;
+        continue;
+      }
       const code = encodeDimension(encoding, value);
       if (code === undefined) {
         throw new CampaignInputError(
           where.source,
           where.line,
-          `last.${dimension}`,
+          touch?.columns[dimension] ?? `last.${dimension}`,
           `${dimension} '${value}' was never seen in training; known: ${Object.keys(encoding.codes).join(', ')}`,
         );
       }
       codes.push({ column, code });
     }
-    return codes;
+    return complete ? codes : undefined;
   }
 
   /**

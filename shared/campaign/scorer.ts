@@ -1,5 +1,5 @@
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { CampaignModelBundle, CampaignModelManifest } from './bundle';
+import { BundleError, CampaignModelBundle, CampaignModelManifest, MANIFEST_FILE, MODEL_FILE } from './bundle';
 
 /** Must match models/campaign/onnxExport.ts (serving code does not import training code). */
 const INPUT = 'features';
@@ -23,7 +23,39 @@ export class CampaignScorer {
       extra: { session: { intra_op: { allow_spinning: '0' } } },
       interOpNumThreads: 1,
     });
-    return new CampaignScorer(bundle.manifest, session);
+    const scorer = new CampaignScorer(bundle.manifest, session);
+    try {
+      await scorer.probe();
+    } catch (error) {
+      await session.release();
+      throw error;
+    }
+    return scorer;
+  }
+
+  /**
+   * Scores one row, so a model.onnx that does not fit the manifest (other input width, names or output)
+   * is refused when loaded instead of failing every scoring call; the serving code retries a failed load
+   * but would keep a loaded scorer.
+   */
+  private async probe(): Promise<void> {
+    const { inputNames, outputNames } = this.session;
+    if (!inputNames.includes(INPUT) || !outputNames.includes(OUTPUT)) {
+      throw new BundleError(
+        `${MODEL_FILE} has inputs [${inputNames.join(', ')}] and outputs [${outputNames.join(', ')}]; expected input '${INPUT}' and output '${OUTPUT}'`,
+      );
+    }
+    let scores: Float32Array;
+    try {
+      scores = await this.score(new Float32Array(this.width), 1);
+    } catch (error) {
+      throw new BundleError(
+        `${MODEL_FILE} does not take the ${this.width} inputs of ${MANIFEST_FILE}: ${(error as Error).message}`,
+      );
+    }
+    if (scores.length !== 1 || !Number.isFinite(scores[0])) {
+      throw new BundleError(`${MODEL_FILE} gave no probability for a row of ${this.width} inputs`);
+    }
   }
 
   get width(): number {

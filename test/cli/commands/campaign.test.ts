@@ -1,9 +1,15 @@
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { Server } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { command } from '../../../cli/commands/campaign';
 import { UsageError } from '../../../cli/command';
 import { parseCsv } from '../../../shared/campaign/csv';
+import { CosmosClient } from '@azure/cosmos';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { createHttpServer } = require('@vercel/cosmosdb-server') as { createHttpServer: () => Server };
 
 /** Runs the command, returning its exit code and what it printed on stdout and stderr. */
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -216,5 +222,131 @@ describe('npx nextoffer campaign', () => {
 
     await expect(command.run(['train', '--touches', missing])).rejects.toThrow(UsageError);
     await expect(command.run(['fly'])).rejects.toThrow("unknown action 'fly'");
+
+    const headerOnly = join(dir, 'header-only.csv');
+    await writeFile(headerOnly, 'Lead_Id,Channel,Day_Of_Week,Time_Of_Day,Converted\n');
+    const empty = await run(['train', '--touches', headerOnly, '--out', join(dir, 'never-model')]);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toContain(`${headerOnly}: has no data rows, only a header`);
+    expect(empty.stderr).not.toContain('    at ');
+  });
+
+  /** Leads and touches with renamed columns, ';'-separated, whose headers look comma-separated. */
+  async function renamedFiles(): Promise<{ leads: string; touches: string; mapping: string[] }> {
+    const leads = join(dir, 'renamed-leads.csv');
+    const touches = join(dir, 'renamed-touches.csv');
+    await writeFile(
+      leads,
+      'Kunde;Age;Annual_Income;Segment;Region;Credit_Score;a,b,c,d,e,f,g\n' +
+        'K1;37;54072;professional;West;537;x\nK2;55;72199;student;North;693;y\n',
+    );
+    await writeFile(
+      touches,
+      'Kunde;Kanal;Day_Of_Week;Time_Of_Day;Wann;a,b,c,d,e,f,g\n' +
+        // Text order would take 9/30 as K1's latest touch; the dates say 10/1.
+        'K1;Email;Monday;Morning;10/1/2025;x\nK1;SMS;Friday;Evening;9/30/2025;x\n' +
+        'K2;Cold Calling;Monday;Morning;NA;x\nK2;SMS;Friday;Evening;1/5/2025;x\n',
+    );
+    return {
+      leads,
+      touches,
+      mapping: ['--delimiter', ';', '--lead-id', 'Kunde', '--channel', 'Kanal', '--timestamp', 'Wann'],
+    };
+  }
+
+  it('plans with the column mapping and delimiter options, as train and score read them', async () => {
+    const model = join(dir, 'model');
+    const { leads, touches, mapping } = await renamedFiles();
+    const planned = await run(['plan', '--model', model, '--leads', leads, '--touches', touches, ...mapping]);
+    expect(planned.stderr).not.toContain('Unknown option');
+    expect(planned.code).toBe(0);
+    const plans = planned.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { leadId: string; last: { channel: string } | null });
+    expect(plans.map((p) => [p.leadId, p.last?.channel])).toEqual([
+      ['K1', 'Email'],
+      ['K2', 'SMS'],
+    ]);
+    // The header looks comma-separated: without --delimiter the files do not read as intended.
+    const guessed = await run([
+      'plan',
+      '--model',
+      model,
+      '--leads',
+      leads,
+      '--touches',
+      touches,
+      ...mapping.slice(2),
+    ]);
+    expect(guessed.code).toBe(1);
+    expect(guessed.stderr).toContain(`${leads}, line 2: has 1 fields; the header has 7`);
+
+    const renamedSegment = join(dir, 'no-segment.csv');
+    await writeFile(
+      renamedSegment,
+      'Lead_Id,Age,Annual_Income,Sector,Region,Credit_Score\nL1,37,1,x,West,537\n',
+    );
+    const missing = await run(['plan', '--model', model, '--leads', renamedSegment]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(
+      `${renamedSegment}, line 1, column 'Segment': missing required column (the model was trained with it)`,
+    );
+    await expect(
+      command.run(['plan', '--model', model, '--leads', leads, '--timestamp', 'Wann']),
+    ).rejects.toThrow('--timestamp names a column of the touch history');
+  });
+
+  it('runs batch with the same options into a local Cosmos DB server', async () => {
+    const server = createHttpServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const key = 'C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==';
+    const client = new CosmosClient({
+      endpoint: `http://127.0.0.1:${port}`,
+      key,
+      connectionPolicy: { enableEndpointDiscovery: false },
+    });
+    const saved = { ...process.env };
+    try {
+      const { database } = await client.databases.createIfNotExists({ id: 'campaign-cli' });
+      await database.containers.createIfNotExists({ id: 'plans', partitionKey: { paths: ['/leadId'] } });
+      process.env.CosmosDBConnection = `AccountEndpoint=http://127.0.0.1:${port}/;AccountKey=${key};`;
+      process.env.COSMOS_DATABASE = 'campaign-cli';
+      process.env.CAMPAIGN_PLANS_CONTAINER = 'plans';
+      const { leads, touches, mapping } = await renamedFiles();
+      const batch = await run([
+        'batch',
+        '--model',
+        join(dir, 'model'),
+        '--leads',
+        leads,
+        '--touches',
+        touches,
+        '--run-id',
+        'mapped',
+        ...mapping,
+      ]);
+      expect(batch.stderr).not.toContain('Unknown option');
+      expect(batch.code).toBe(0);
+      // Under jest, @azure/functions (loaded with the Cosmos client) warns on stdout first; the result is last.
+      expect(JSON.parse(batch.stdout.trim().split('\n').at(-1)!)).toMatchObject({
+        runId: 'mapped',
+        leads: 2,
+        planned: 2,
+      });
+      const { resources } = await database
+        .container('plans')
+        .items.query<{ leadId: string; lastChannel: string }>('SELECT * FROM c')
+        .fetchAll();
+      expect(resources.map((d) => [d.leadId, d.lastChannel]).sort()).toEqual([
+        ['K1', 'Email'],
+        ['K2', 'SMS'],
+      ]);
+    } finally {
+      process.env = saved;
+      client.dispose();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

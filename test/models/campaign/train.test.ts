@@ -1,4 +1,6 @@
+import { parseCsv } from '../../../shared/campaign/csv';
 import { buildTouchFrame } from '../../../shared/campaign/dataset';
+import { CampaignInputError } from '../../../shared/campaign/errors';
 import { CampaignPlanner } from '../../../shared/campaign/planner';
 import { CampaignScorer } from '../../../shared/campaign/scorer';
 import { leadsFromTables } from '../../../shared/campaign/planInput';
@@ -66,5 +68,27 @@ describe('campaign model on synthetic leads with planted preferences', () => {
     expect(withinMargin / leads.length).toBeGreaterThanOrEqual(0.9);
     // And most get exactly the planted channel, day and time (measured: 93%).
     expect(exact / leads.length).toBeGreaterThanOrEqual(0.85);
+  });
+});
+
+describe('trainCampaignModel on too little data', () => {
+  const frameOf = (text: string) =>
+    buildTouchFrame({ touches: parseCsv(text, 'touches.csv') }, { mapping: {}, requireTarget: true });
+
+  it('refuses a header-only touches file as bad input naming the file, not with a crash', async () => {
+    const empty = trainCampaignModel(frameOf('Lead_Id,Channel,Converted\n'));
+    await expect(empty).rejects.toBeInstanceOf(CampaignInputError);
+    await expect(empty).rejects.toThrow('touches.csv: has no data rows, only a header');
+  });
+
+  it('says when the split by lead leaves nothing to train on', async () => {
+    // One lead: all its touches land in one split, and holdout + validation take 98% of leads.
+    const oneLead = trainCampaignModel(frameOf('Lead_Id,Channel,Converted\nL1,Email,1\nL1,SMS,0\n'), {
+      ...defaultTrainOptions,
+      holdoutFraction: 0.49,
+      validationFraction: 0.49,
+    });
+    await expect(oneLead).rejects.toBeInstanceOf(CampaignInputError);
+    await expect(oneLead).rejects.toThrow('touches.csv: no touches left for training');
   });
 });

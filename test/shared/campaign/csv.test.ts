@@ -1,4 +1,4 @@
-import { detectDelimiter, formatCsvLine, parseCsv } from '../../../shared/campaign/csv';
+import { detectDelimiter, formatCsvLine, parseCsv, rowLine } from '../../../shared/campaign/csv';
 
 describe('parseCsv', () => {
   it('detects ; and reads quoted strings like the UCI bank-marketing export', () => {
@@ -32,6 +32,21 @@ describe('parseCsv', () => {
     expect(() => parseCsv('a,a\n', 'dup.csv')).toThrow(
       "dup.csv, line 1, column 'a': the column name appears twice",
     );
+  });
+
+  it("reports each row's first physical line, past blank lines and line breaks inside quotes", () => {
+    const text = 'id,note\n\n1,"two\nlines"\r\n2,"cr\r\nlf"\n\n\n3,"lone\rcr"\n4,plain\n';
+    const table = parseCsv(text, 'notes.csv');
+    expect(table.rows.map((r) => r[0])).toEqual(['1', '2', '3', '4']);
+    expect(table.lines).toEqual([3, 5, 9, 11]);
+    expect(rowLine(table, 3)).toBe(11);
+    // A table built in memory has no lines: row k is then line k + 2.
+    expect(rowLine({ source: 'x', delimiter: ',', header: ['a'], rows: [['1'], ['2']] }, 1)).toBe(3);
+    expect(() => parseCsv('a,b\n\n1,"x\ny"\n3\n', 'touches.csv')).toThrow(
+      'touches.csv, line 5: has 1 fields; the header has 2',
+    );
+    expect(() => parseCsv('\n\na,b\n1,2\n', 'x.csv').lines).not.toThrow();
+    expect(parseCsv('\n\na,b\n1,2\n', 'x.csv').lines).toEqual([4]);
   });
 
   it('honours a forced delimiter and a row limit', () => {

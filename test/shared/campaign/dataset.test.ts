@@ -131,6 +131,40 @@ describe('buildTouchFrame', () => {
       buildTouchFrame({ touches: wrongType }, { mapping: { channel: 'Medium' }, requireTarget: true }),
     ).toThrow("touches.csv, line 1, column 'Medium': missing required column");
   });
+
+  it('names the physical line after blank lines and quoted line breaks, in every file', () => {
+    const touches = csv(
+      'touches.csv',
+      'Lead_Id,Channel,Converted,Note\n\nL1,Email,1,"multi\nline"\nL2,SMS,maybe,x\n',
+    );
+    expect(() => buildTouchFrame({ touches }, { mapping: {}, requireTarget: true })).toThrow(
+      "touches.csv, line 5, column 'Converted': 'maybe' is not an outcome",
+    );
+    const good = csv('touches.csv', 'Lead_Id,Channel,Converted\n\nL1,Email,1\n\nL3,SMS,0\n');
+    expect(
+      Array.from(buildTouchFrame({ touches: good }, { mapping: {}, requireTarget: false }).lines),
+    ).toEqual([3, 5]);
+    expect(() =>
+      buildTouchFrame({ touches: good, leads: leadDemography }, { mapping: {}, requireTarget: true }),
+    ).toThrow("touches.csv, line 5, column 'Lead_Id': lead 'L3' appears in no lead file");
+    const leads = csv('leads.csv', 'Lead_Id,Note,Age\nL1,"a\nb",3\n\nL3,x,old\n');
+    expect(() =>
+      buildTouchFrame(
+        { touches: good, leads },
+        { mapping: {}, requireTarget: true, types: { Age: 'numeric' } },
+      ),
+    ).toThrow("leads.csv, line 5, column 'Age': 'old' is not a number");
+    const twice = csv('leads.csv', 'Lead_Id,Age\nL1,3\n\nL1,4\n');
+    expect(() =>
+      buildTouchFrame({ touches: good, leads: twice }, { mapping: {}, requireTarget: true }),
+    ).toThrow("leads.csv, line 4, column 'Lead_Id': id 'L1' appears twice");
+    // Without a lead column each row is its own lead, named after its line.
+    const anonymous = csv('bank.csv', 'channel,y\n\ncellular,yes\ntelephone,no\n');
+    expect(buildTouchFrame({ touches: anonymous }, { mapping: {}, requireTarget: true }).leadIds).toEqual([
+      'row-3',
+      'row-4',
+    ]);
+  });
 });
 
 describe('encoding', () => {

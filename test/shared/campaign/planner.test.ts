@@ -86,6 +86,41 @@ describe('CampaignPlanner', () => {
     ).rejects.toThrow("leads.csv, line 7, column 'Age': 'old' is not a number");
   });
 
+  it('names the constraint rule holding an unknown value and checks a partial last combination', async () => {
+    expect(
+      () =>
+        new CampaignPlanner(
+          scorer,
+          { exclude: [{ channel: 'SMS' }, { channel: 'SMS', dayOfWeek: 'Funday' }] },
+          'c.json',
+        ),
+    ).toThrow("c.json, column 'exclude[1].dayOfWeek': dayOfWeek 'Funday' was never seen in training; known:");
+    expect(() => new CampaignPlanner(scorer, { capacity: [{ channel: 'Fax', limit: 5 }] }, 'c.json')).toThrow(
+      "c.json, column 'capacity[0].channel': channel 'Fax' was never seen in training",
+    );
+    const planner = new CampaignPlanner(scorer);
+    await expect(planner.plan([{ ...leads[0]!, last: { dayOfWeek: 'Funday' } }])).rejects.toThrow(
+      "column 'last.dayOfWeek': dayOfWeek 'Funday' was never seen in training",
+    );
+    const [plan] = await planner.plan([{ ...leads[0]!, last: { dayOfWeek: 'Monday' } }]);
+    expect(plan).toMatchObject({ last: null, uplift: null });
+  });
+
+  it('plans each allowed value once when a list repeats it', async () => {
+    const planner = new CampaignPlanner(scorer, {
+      allowed: { channel: ['SMS', 'Email', 'SMS'], dayOfWeek: ['Monday', 'Monday'] },
+    });
+    expect(planner.combinations).toHaveLength(2 * 3);
+    expect(new Set(planner.combinations.map((c) => JSON.stringify(c))).size).toBe(6);
+    for (const plan of await planner.plan(leads.slice(0, 20))) {
+      expect(plan.runnerUp).not.toMatchObject({
+        channel: plan.best!.channel,
+        dayOfWeek: plan.best!.dayOfWeek,
+        timeOfDay: plan.best!.timeOfDay,
+      });
+    }
+  });
+
   it('takes the last combination and touch features from the touch history, and refuses unknown leads', () => {
     const manifest = scorer.manifest;
     const leadsTable = parseCsv(
