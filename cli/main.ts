@@ -16,6 +16,26 @@ const commands: Record<string, () => Promise<Command>> = {
   campaign: async () => (await import('./commands/campaign')).command,
 };
 
+/**
+ * Errors about the input or the configuration (the project's error classes below): their message names
+ * the file, line, field or setting, and a stack trace would only bury it. Anything else is a bug, shown
+ * with its stack.
+ */
+const INPUT_ERRORS = new Set([
+  'BundleError',
+  'CampaignInputError',
+  'CatalogValidationError',
+  'ConfigurationError',
+  'InteractionInputError',
+  'RedisServerMissingError',
+  'ScheduleError',
+]);
+
+function describeFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return INPUT_ERRORS.has(error.name) ? error.message : (error.stack ?? error.message);
+}
+
 function help(): string {
   return [
     'usage: npx nextoffer <command> [options]',
@@ -50,9 +70,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`nextoffer ${name}: ${error.message}\n\n${command.usage}\n`);
       return 2;
     }
-    process.stderr.write(
-      `nextoffer ${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
+    process.stderr.write(`nextoffer ${name}: ${describeFailure(error)}\n`);
     return 1;
   }
 }

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { Command, UsageError } from '../command';
 import { commandEnvironment } from '../commandEnvironment';
+import { versionSchema } from '../../shared/affinity/bundle';
+import { MAX_DENSE_ITEMS } from '../../shared/config/settings';
 import type { Interaction, InteractionFormat } from '../../models/affinity/interactions';
 import type { AffinityTrainingOptions, ModelKind } from '../../models/affinity/train';
 import type { Weighting } from '../../models/affinity/ease';
@@ -59,6 +61,27 @@ function positiveInteger(name: string, raw: string | undefined, fallback: number
   if (!Number.isInteger(value) || value <= 0)
     throw new UsageError(`--${name} must be a positive integer, got '${raw}'`);
   return value;
+}
+
+/** The dense model's item cap, bounded as AFFINITY_MAX_ITEMS is: its memory grows with the square. */
+function maxItems(raw: string | undefined): number {
+  const value = positiveInteger('max-items', raw, 5000);
+  if (value > MAX_DENSE_ITEMS) {
+    throw new UsageError(
+      `--max-items must be at most ${MAX_DENSE_ITEMS} (larger catalogs get the sparse model), got ${value}`,
+    );
+  }
+  return value;
+}
+
+/** Checked before the input is read: the version names blobs, so it must be short and safe. */
+function modelVersion(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const parsed = versionSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new UsageError(`--model-version ${parsed.error.issues[0]?.message ?? 'is invalid'}, got '${raw}'`);
+  }
+  return parsed.data;
 }
 
 function nonNegativeInteger(name: string, raw: string | undefined, fallback: number): number {
@@ -196,7 +219,7 @@ async function train(args: string[]): Promise<number> {
   const out = required('out', values.out);
   const options: AffinityTrainingOptions = {
     lambda: lambda(values.lambda),
-    maxItems: positiveInteger('max-items', values['max-items'], 5000),
+    maxItems: maxItems(values['max-items']),
     model: modelKind(values.model),
     neighbours: neighbours(values.neighbours),
     weighting: weighting(values.weighting),
@@ -208,7 +231,7 @@ async function train(args: string[]): Promise<number> {
     lowPassRank: lowPassRank(values['low-pass-rank']),
     evaluate: values['no-evaluate'] !== true,
     seed: nonNegativeInteger('seed', values.seed, 42),
-    version: values['model-version'],
+    version: modelVersion(values['model-version']),
     onProgress: progress,
   };
   let interactions: Interaction[];
@@ -328,7 +351,7 @@ async function evaluate(args: string[]): Promise<number> {
     k,
     seed: nonNegativeInteger('seed', values.seed, 42),
     lambda: lambda(values.lambda),
-    maxItems: positiveInteger('max-items', values['max-items'], 5000),
+    maxItems: maxItems(values['max-items']),
     model: modelKind(values.model),
     neighbours: neighbours(values.neighbours),
     weighting: weighting(values.weighting),

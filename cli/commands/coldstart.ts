@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { coldStartSchema } from '../../shared/affinity/bundle';
+import { readBundleDirectory } from '../../shared/affinity/affinityModel';
+import { BundleError, ColdStartScores, verifyBundle } from '../../shared/affinity/bundle';
 import { RedisColdStartStore } from '../../shared/coldstart/coldStartStore';
 import { parseRedisSettings } from '../../shared/config/settings';
 import { connectRedisClient } from '../../shared/runtime/clients';
@@ -11,7 +10,8 @@ import { commandEnvironment } from '../commandEnvironment';
 const usage = `usage: npx nextoffer coldstart load --model DIR
 
 Loads the cold-start scores of a model bundle (DIR/coldStart.json: global and per-context lists) into
-Redis (RedisConnection), replacing the previous ones at once. The offer function reads them for users
+Redis (RedisConnection), replacing the previous ones at once. The bundle is verified first (format and
+every file against manifest.json), as the offer function verifies it. The offer function reads them for users
 without history.`;
 
 export const command: Command = {
@@ -23,19 +23,22 @@ export const command: Command = {
       throw new UsageError(action === undefined ? 'missing action' : `unknown action '${action}'`);
     const { values } = parseArgs({ args: rest, options: { model: { type: 'string' } } });
     if (values.model === undefined) throw new UsageError('--model is required');
-    const file = join(values.model, 'coldStart.json');
-    const parsed = coldStartSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      process.stderr.write(`${file}: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}\n`);
+    // The whole bundle is verified (format, every file against its digest in manifest.json), as the
+    // offer function verifies it, so Redis never gets cold-start lists from a corrupt or mixed bundle.
+    let coldStart: ColdStartScores;
+    try {
+      coldStart = verifyBundle(await readBundleDirectory(values.model)).coldStart;
+    } catch (error) {
+      if (!(error instanceof BundleError)) throw error;
+      process.stderr.write(`nextoffer coldstart: ${error.message}\n`);
       return 1;
     }
     const settings = parseRedisSettings(commandEnvironment());
     const redis = await connectRedisClient(settings.url);
     try {
-      await new RedisColdStartStore(redis, settings.keyPrefix).replace(parsed.data);
-      const lists = 1 + Object.keys(parsed.data.byContext).length;
-      process.stdout.write(JSON.stringify({ lists, globalItems: parsed.data.global.length }) + '\n');
+      await new RedisColdStartStore(redis, settings.keyPrefix).replace(coldStart);
+      const lists = 1 + Object.keys(coldStart.byContext).length;
+      process.stdout.write(JSON.stringify({ lists, globalItems: coldStart.global.length }) + '\n');
       return 0;
     } finally {
       redis.disconnect();

@@ -142,6 +142,13 @@ class OnnxAffinityModel implements AffinityModel {
       throw new BundleError(`model ${this.version} returned no float32 '${MODEL_OUTPUT_SCORES}' output`);
     }
     const data = tensor.data;
+    // Exactly one score per catalog item per history: a wider or narrower output would shift every row
+    // after the first onto the wrong items, so it is refused rather than cut into rows.
+    if (data.length !== batch.length * itemCount) {
+      throw new BundleError(
+        `model ${this.version} returned ${data.length} scores for ${batch.length} histories of ${itemCount} items`,
+      );
+    }
     batch.forEach((historyIndex, row) => {
       // Disjoint views of the run's own output buffer: no copy, and no result shares entries with another.
       results[historyIndex] = data.subarray(row * itemCount, (row + 1) * itemCount);
@@ -183,10 +190,12 @@ export async function loadAffinityModelFromFiles(
     );
   }
   const model = new OnnxAffinityModel(bundle.manifest, bundle.itemIds, bundle.coldStart, session);
-  // One probe run: a model whose output width differs from the catalog would misalign every score.
+  // One probe run of two histories: a model whose output width differs from the catalog would misalign
+  // every score after the first row (scoreBatch checks the whole output's size).
   let probe: Float32Array[];
   try {
-    probe = await model.scoreBatch([[{ itemId: bundle.itemIds[0] ?? '', weight: 1 }]]);
+    const history = [{ itemId: bundle.itemIds[0] ?? '', weight: 1 }];
+    probe = await model.scoreBatch([history, history]);
   } catch (error) {
     await session.release();
     throw new BundleError(

@@ -94,6 +94,9 @@ export interface AffinitySettings {
 
 type Env = Record<string, string | undefined>;
 
+/** The largest catalog the dense affinity model may cover: memory grows with its square. */
+export const MAX_DENSE_ITEMS = 20_000;
+
 export class ConfigurationError extends Error {
   override name = 'ConfigurationError';
   constructor(
@@ -348,7 +351,7 @@ export function parseAffinitySettings(env: Env): AffinitySettings {
       z.union([z.literal('auto'), decimal.pipe(z.number().positive().max(1e7))]),
       'auto',
     ),
-    maxItems: parsed(env, 'AFFINITY_MAX_ITEMS', positiveInt(20000), '5000'),
+    maxItems: parsed(env, 'AFFINITY_MAX_ITEMS', positiveInt(MAX_DENSE_ITEMS), '5000'),
     promotionTolerance: parsed(env, 'AFFINITY_PROMOTION_TOLERANCE', probability, '0'),
     refreshSeconds: parsed(env, 'AFFINITY_REFRESH_SECONDS', positiveInt(86400), '60'),
   });

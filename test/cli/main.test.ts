@@ -12,6 +12,25 @@ describe('nextoffer main', () => {
   });
 });
 
+describe('nextoffer main, on a failure', () => {
+  it('prints the message of an input or configuration error without a stack, exit code 1', async () => {
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const saved = process.env.ArchiveStorage;
+    process.env.ArchiveStorage = 'garbage';
+    try {
+      // The setting is parsed inside the command and the ConfigurationError reaches main.
+      await expect(main(['deadletter', 'list'])).resolves.toBe(1);
+      const printed = stderr.mock.calls.map((call) => String(call[0])).join('');
+      expect(printed).toContain('nextoffer deadletter: setting ArchiveStorage:');
+      expect(printed).not.toMatch(/\n\s+at /);
+    } finally {
+      if (saved === undefined) delete process.env.ArchiveStorage;
+      else process.env.ArchiveStorage = saved;
+      stderr.mockRestore();
+    }
+  });
+});
+
 describe('exitWhenDone', () => {
   const exitCodeBefore = process.exitCode;
   afterEach(() => {

@@ -226,6 +226,9 @@ describe('nextoffer affinity', () => {
     [['train', '--out', 'o', '--neighbours', '0'], '--neighbours must be a positive integer'],
     [['evaluate', '--input', 'x', '--neighbours', '1001'], '--neighbours must be at most 1000'],
     [['dance'], "unknown subcommand 'dance'"],
+    [['train', '--out', 'o', '--max-items', '25000'], '--max-items must be at most 20000'],
+    [['evaluate', '--input', 'x', '--max-items', '20001'], '--max-items must be at most 20000'],
+    [['train', '--out', 'o', '--model-version', 'bad version!'], '--model-version must be 1-64 letters'],
   ])('rejects %j as a usage error', async (args, message) => {
     await expect(command.run(args)).rejects.toThrow(UsageError);
     await expect(command.run(args)).rejects.toThrow(message);

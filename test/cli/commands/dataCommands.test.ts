@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { command as coldstart } from '../../../cli/commands/coldstart';
 import { command as deadletter } from '../../../cli/commands/deadletter';
@@ -83,24 +83,47 @@ describe('offers load', () => {
 });
 
 describe('coldstart load', () => {
-  it("loads a bundle's cold-start lists into Redis", async () => {
+  /** A real bundle, trained on a small planted world, written to a fresh directory. */
+  async function writtenBundle(): Promise<string> {
+    const { generateSyntheticInteractions } = await import('../../../models/affinity/synthetic');
+    const { trainAffinityModel, writeBundle } = await import('../../../models/affinity/train');
+    const interactions = generateSyntheticInteractions({ users: 60, items: 30, interactions: 1200, seed: 3 });
     const bundle = mkdtempSync(join(dir, 'bundle-'));
-    writeFileSync(
-      join(bundle, 'coldStart.json'),
-      JSON.stringify({
-        global: [
-          { itemId: 'p1', score: 1 },
-          { itemId: 'p2', score: 0.5 },
-        ],
-        byContext: { 'hour:3': [{ itemId: 'p9', score: 1 }] },
-      }),
-    );
+    await writeBundle(bundle, await trainAffinityModel(interactions, { evaluate: false, lambda: 10 }));
+    return bundle;
+  }
+
+  it("loads a verified bundle's cold-start lists into Redis", async () => {
+    const bundle = await writtenBundle();
+    const coldStart = JSON.parse(readFileSync(join(bundle, 'coldStart.json'), 'utf8')) as {
+      global: Array<{ itemId: string; score: number }>;
+    };
     expect(await coldstart.run(['load', '--model', bundle])).toBe(0);
     const redis = redisClientFor(stack.settings);
     const store = new RedisColdStartStore(redis, 'nextoffer:');
-    expect([...(await store.topProducts([], 10)).keys()]).toEqual(['p1', 'p2']);
-    expect([...(await store.topProducts(['hour:3'], 10)).keys()]).toEqual(['p9']);
+    // The same items with the same scores (Redis orders ties its own way).
+    const loaded = await store.topProducts([], 1000);
+    expect(new Map(loaded)).toEqual(new Map(coldStart.global.map((item) => [item.itemId, item.score])));
     redis.disconnect();
+  });
+
+  it('refuses a bundle whose coldStart.json does not match its digest, and an empty directory', async () => {
+    const bundle = await writtenBundle();
+    writeFileSync(
+      join(bundle, 'coldStart.json'),
+      JSON.stringify({ global: [{ itemId: 'not-in-model', score: 1 }], byContext: {} }),
+    );
+    err = '';
+    expect(await coldstart.run(['load', '--model', bundle])).toBe(1);
+    expect(err).toContain('coldStart.json does not match its digest');
+    const redis = redisClientFor(stack.settings);
+    expect([
+      ...(await new RedisColdStartStore(redis, 'nextoffer:').topProducts([], 10)).keys(),
+    ]).not.toContain('not-in-model');
+    redis.disconnect();
+    err = '';
+    expect(await coldstart.run(['load', '--model', mkdtempSync(join(dir, 'empty-'))])).toBe(1);
+    expect(err).toContain('holds no manifest.json');
   });
 });
 

@@ -130,6 +130,25 @@ describe('loading a bundle', () => {
       }),
     ).rejects.toThrow(/items.json has \d+ items, manifest says/);
   });
+
+  it('refuses a model whose output is wider than the catalog, which would shift every row after the first', async () => {
+    // A consistent bundle (digests and counts fixed) whose items.json lost one item: model.onnx still
+    // gives a score per original item.
+    const items = Buffer.from(JSON.stringify(model.itemIds.slice(1)));
+    const { sha256 } = await import('../../../shared/affinity/bundle');
+    const manifest = {
+      ...bundle.manifest,
+      itemCount: model.itemIds.length - 1,
+      files: { ...bundle.manifest.files, 'items.json': { sha256: sha256(items), bytes: items.length } },
+    };
+    await expect(
+      loadAffinityModelFromFiles({
+        ...bundle.files,
+        'items.json': items,
+        'manifest.json': Buffer.from(JSON.stringify(manifest)),
+      }),
+    ).rejects.toThrow(/model.onnx failed a probe run: .*returned \d+ scores for 2 histories of \d+ items/);
+  });
 });
 
 describe('topItems', () => {
