@@ -8,7 +8,7 @@ import {
   loadAffinityModelFromFiles,
   topItems,
 } from '../../../shared/affinity/affinityModel';
-import { BundleError } from '../../../shared/affinity/bundle';
+import { BundleError, sha256 } from '../../../shared/affinity/bundle';
 import { temporaryDirectory } from '../../support/temporaryDirectory';
 
 let bundle: AffinityBundle;
@@ -115,38 +115,27 @@ describe('loading a bundle', () => {
     );
   });
 
-  it('refuses items that disagree with the manifest even when digests are consistent', async () => {
+  /** The bundle with items.json short of its first item, the digest fixed, and the manifest changed so. */
+  function withoutFirstItem(manifestChanges: Partial<typeof bundle.manifest> = {}) {
     const items = Buffer.from(JSON.stringify(model.itemIds.slice(1)));
-    const { sha256 } = await import('../../../shared/affinity/bundle');
     const manifest = {
       ...bundle.manifest,
+      ...manifestChanges,
       files: { ...bundle.manifest.files, 'items.json': { sha256: sha256(items), bytes: items.length } },
     };
-    await expect(
-      loadAffinityModelFromFiles({
-        ...bundle.files,
-        'items.json': items,
-        'manifest.json': Buffer.from(JSON.stringify(manifest)),
-      }),
-    ).rejects.toThrow(/items.json has \d+ items, manifest says/);
+    return { ...bundle.files, 'items.json': items, 'manifest.json': Buffer.from(JSON.stringify(manifest)) };
+  }
+
+  it('refuses items that disagree with the manifest even when digests are consistent', async () => {
+    await expect(loadAffinityModelFromFiles(withoutFirstItem())).rejects.toThrow(
+      /items.json has \d+ items, manifest says/,
+    );
   });
 
   it('refuses a model whose output is wider than the catalog, which would shift every row after the first', async () => {
-    // A consistent bundle (digests and counts fixed) whose items.json lost one item: model.onnx still
-    // gives a score per original item.
-    const items = Buffer.from(JSON.stringify(model.itemIds.slice(1)));
-    const { sha256 } = await import('../../../shared/affinity/bundle');
-    const manifest = {
-      ...bundle.manifest,
-      itemCount: model.itemIds.length - 1,
-      files: { ...bundle.manifest.files, 'items.json': { sha256: sha256(items), bytes: items.length } },
-    };
+    // Digests and counts consistent, but model.onnx still gives a score per original item.
     await expect(
-      loadAffinityModelFromFiles({
-        ...bundle.files,
-        'items.json': items,
-        'manifest.json': Buffer.from(JSON.stringify(manifest)),
-      }),
+      loadAffinityModelFromFiles(withoutFirstItem({ itemCount: model.itemIds.length - 1 })),
     ).rejects.toThrow(/model.onnx failed a probe run: .*returned \d+ scores for 2 histories of \d+ items/);
   });
 });
