@@ -25,11 +25,7 @@ const logError = (what: string) => (error: unknown) =>
 const catalog = new RefreshingValue(
   () =>
     loadOfferCatalog(database, (invalid) =>
-      console.error(
-        `offer: a stored offer is invalid and left out, the others keep serving: ${invalid.errors
-          .map((e) => `${e.offer}: ${e.field}: ${e.message}`)
-          .join('; ')}`,
-      ),
+      console.error(`offer: a stored offer is left out, the others keep serving: ${invalid.message}`),
     ),
   30_000,
   logError('the offer catalog'),

@@ -13,16 +13,17 @@ export interface RetrainResult {
   outcome: PublishOutcome | undefined;
 }
 
-/**
- * One retraining round, as the timer function and `affinity train` + `publish` run it: read the
- * archive window, train with held-out metrics, publish the bundle, and let the store move `latest`
- * only if the new metrics are not worse.
- */
 /** Where the clickstream archive is: its container, and the hub whose folder to read. */
 export interface ArchiveSource {
   container: ContainerClient;
   eventHubName?: string;
 }
+
+/**
+ * One retraining round, as the timer function and `affinity train` + `publish` run it: read the
+ * archive window, train with held-out metrics, publish the bundle, and let the store move `latest`
+ * only if the new metrics are not worse.
+ */
 
 export async function retrainFromArchive(
   archive: ArchiveSource,

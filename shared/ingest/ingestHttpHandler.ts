@@ -22,7 +22,10 @@ export function ingestCorsPolicy(allowedOrigins: CorsPolicy['allowedOrigins']): 
   };
 }
 
-/** `POST /api/events`: maps HTTP to `ingestEvents` and back. See docs/api.md for the status codes. */
+/**
+ * `POST /api/events` (browsers) and `POST /api/server/events` (servers, with a function key): maps HTTP to
+ * `ingestEvents` and back. See docs/api.md for the status codes.
+ */
 export function createIngestHandler(
   deps: IngestHandlerDependencies,
 ): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ID_PATTERN } from '../events/clickstreamEvent';
 
 /**
  * The offer catalog (docs/offers.md). Loaded with `npx nextoffer offers load FILE`, which refuses the
@@ -9,7 +10,7 @@ const id = z
   .trim()
   .min(1, 'must not be empty')
   .max(128, 'must be at most 128 characters')
-  .regex(/^[\w.:@|~-]*$/, 'may hold only letters, digits and . : @ | ~ - _');
+  .regex(ID_PATTERN, 'may hold only letters, digits and . : @ | ~ - _');
 
 export const segments = ['new', 'returning', 'buyer', 'non-buyer'] as const;
 export type Segment = (typeof segments)[number];

@@ -1,6 +1,7 @@
 import { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { z } from 'zod';
 import { corsHeaders, CorsPolicy, isPreflight, optionsResponse, preflightHeaders } from '../http/cors';
+import { ID_PATTERN } from '../events/clickstreamEvent';
 import { fieldPath, HttpProblem } from '../http/problems';
 import { OfferService } from './offerService';
 
@@ -11,7 +12,7 @@ const id = z
   .trim()
   .min(1, 'must not be empty')
   .max(128, 'must be at most 128 characters')
-  .regex(/^[\w.:@|~-]*$/, 'may hold only letters, digits and . : @ | ~ - _');
+  .regex(ID_PATTERN, 'may hold only letters, digits and . : @ | ~ - _');
 
 export const offerRequestSchema = z.object({
   userId: id,
