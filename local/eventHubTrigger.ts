@@ -180,7 +180,7 @@ export async function startEventHubTrigger(trigger: EventHubTriggerOptions): Pro
   );
   const batchesSinceCheckpoint = new Map<string, number>();
   const many = options.cardinality !== 'one';
-  const retry = options.retry === undefined ? undefined : retryPolicy(name, options.retry);
+  const retry = retryPolicy(name, options.retry);
   const stopped = new AbortController();
 
   /** Runs the function on one input, with its retry policy; false when the host stopped before it settled. */

@@ -28,11 +28,19 @@ export function durationMs(value: Duration | number): number {
  * Exponential back-off doubles the minimum interval per retry, with ±20% jitter so that partitions failing
  * together do not retry together, and never waits longer than the maximum interval.
  */
+export function retryPolicy(functionName: string, options: RetryOptions, random?: () => number): RetryPolicy;
+/** No `retry` option: no policy (the host checkpoints past a failed execution). */
 export function retryPolicy(
   functionName: string,
-  options: RetryOptions,
+  options: RetryOptions | undefined,
+  random?: () => number,
+): RetryPolicy | undefined;
+export function retryPolicy(
+  functionName: string,
+  options: RetryOptions | undefined,
   random: () => number = Math.random,
-): RetryPolicy {
+): RetryPolicy | undefined {
+  if (options === undefined) return undefined;
   const fail = (message: string) => new Error(`function ${functionName}: retry: ${message}`);
   const { maxRetryCount } = options;
   if (!Number.isInteger(maxRetryCount) || maxRetryCount < -1) {

@@ -26,11 +26,10 @@ export function startTimerTrigger(trigger: TimerTriggerOptions): RunningTrigger 
   const expression = resolveBindingExpression(options.schedule, trigger.env, `function ${name} schedule`);
   const schedule = parseSchedule(expression);
   let timeout: NodeJS.Timeout | undefined;
-  let stopped = false;
   let last: Date | undefined;
   let current: Promise<void> | undefined;
-  const retry = options.retry === undefined ? undefined : retryPolicy(name, options.retry);
-  const stoppedSignal = new AbortController();
+  const retry = retryPolicy(name, options.retry);
+  const stopped = new AbortController();
 
   async function invoke(due: Date, isPastDue: boolean): Promise<void> {
     const next = nextOccurrence(schedule, new Date(Math.max(Date.now(), due.getTime())));
@@ -49,13 +48,13 @@ export function startTimerTrigger(trigger: TimerTriggerOptions): RunningTrigger 
       functionName: name,
       trigger: { type: 'timerTrigger', name: 'timer' },
       retry,
-      stopped: stoppedSignal.signal,
+      stopped: stopped.signal,
       run: (context) => options.handler(timer, context),
     });
   }
 
   function arm(after: Date): void {
-    if (stopped) return;
+    if (stopped.signal.aborted) return;
     const due = nextOccurrence(schedule, after);
     if (due === undefined) {
       invocations.log('warning', `schedule '${expression}' never fires; function ${name} will not run`);
@@ -83,8 +82,7 @@ export function startTimerTrigger(trigger: TimerTriggerOptions): RunningTrigger 
 
   return {
     async stop() {
-      stopped = true;
-      stoppedSignal.abort(new Error('the host is stopping'));
+      stopped.abort(new Error('the host is stopping'));
       if (timeout !== undefined) clearTimeout(timeout);
       await current;
     },

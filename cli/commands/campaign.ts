@@ -361,6 +361,29 @@ function planCsvRow(plan: LeadPlan): string[] {
   ];
 }
 
+/** What `plan` and `batch` both read: the bundle, the constraints and the leads (with their touches). */
+async function readPlanInputs(
+  values: MappingValues & {
+    model?: string;
+    leads?: string;
+    touches?: string;
+    constraints?: string;
+    delimiter?: string;
+  },
+) {
+  if (values.model === undefined) throw new UsageError('--model is required');
+  if (values.leads === undefined) throw new UsageError('--leads is required');
+  checkPlanMapping(values);
+  const delimiter = delimiterFrom(values.delimiter);
+  const bundle = await readBundle(values.model);
+  const constraints = values.constraints === undefined ? {} : await readConstraintsFile(values.constraints);
+  const leads = await loadPlanLeads(bundle.manifest, values.leads, values.touches, {
+    mapping: mappingFrom(values),
+    ...(delimiter ? { delimiter } : {}),
+  });
+  return { bundle, constraints, leads };
+}
+
 async function plan(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -374,19 +397,11 @@ async function plan(args: string[]): Promise<number> {
       format: { type: 'string' },
     },
   });
-  if (values.model === undefined) throw new UsageError('--model is required');
-  if (values.leads === undefined) throw new UsageError('--leads is required');
-  checkPlanMapping(values);
-  const delimiter = delimiterFrom(values.delimiter);
+  const inputs = await readPlanInputs(values);
   const format = values.format ?? (values.out?.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl');
   if (format !== 'csv' && format !== 'jsonl')
     throw new UsageError(`--format must be jsonl or csv, not '${format}'`);
-  const bundle = await readBundle(values.model);
-  const constraints = values.constraints === undefined ? {} : await readConstraintsFile(values.constraints);
-  const leads = await loadPlanLeads(bundle.manifest, values.leads, values.touches, {
-    mapping: mappingFrom(values),
-    ...(delimiter ? { delimiter } : {}),
-  });
+  const { bundle, constraints, leads } = inputs;
   const scorer = await CampaignScorer.create(bundle);
   try {
     const planner = new CampaignPlanner(scorer, constraints, values.constraints ?? 'constraints');
@@ -421,22 +436,13 @@ async function batch(args: string[]): Promise<number> {
       'run-id': { type: 'string' },
     },
   });
-  if (values.model === undefined) throw new UsageError('--model is required');
-  if (values.leads === undefined) throw new UsageError('--leads is required');
-  checkPlanMapping(values);
-  const delimiter = delimiterFrom(values.delimiter);
   const runId = values['run-id'] ?? defaultRunId();
   if (!/^[\w.:-]{1,64}$/.test(runId))
     throw new UsageError('--run-id may hold only letters, digits and . : - _ (at most 64)');
+  const { bundle, constraints, leads } = await readPlanInputs(values);
   const env = commandEnvironment();
   const cosmosSettings = parseCosmosSettings(env);
   const campaignSettings = parseCampaignSettings(env);
-  const bundle = await readBundle(values.model);
-  const constraints = values.constraints === undefined ? {} : await readConstraintsFile(values.constraints);
-  const leads = await loadPlanLeads(bundle.manifest, values.leads, values.touches, {
-    mapping: mappingFrom(values),
-    ...(delimiter ? { delimiter } : {}),
-  });
   const scorer = await CampaignScorer.create(bundle);
   // Loaded here only: the other actions need no Azure SDK (nor the Functions host's registry).
   const { createCosmosClient } = await import('../../shared/runtime/clients');

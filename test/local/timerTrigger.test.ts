@@ -51,6 +51,15 @@ async function eventually(what: string, condition: () => boolean): Promise<void>
 
 const only = (name: string) => listRegistrations().filter((r) => r.name === name);
 
+/** A host running only the named timer, its log discarded. */
+const quietHost = (name: string) =>
+  startFunctionsHost({
+    port: 0,
+    registrations: only(name),
+    log: () => undefined,
+    runShutdownHooksOnStop: false,
+  });
+
 describe('local Functions host: timer trigger', () => {
   it('runs on startup, then on its schedule, with the Timer object, even after a failure', async () => {
     const logs: Array<{ level: LogLevel; message: string }> = [];
@@ -83,12 +92,7 @@ describe('local Functions host: timer trigger', () => {
   });
 
   it('runs a failing occurrence again per its retry policy, then gives up until the next one', async () => {
-    const host = await startFunctionsHost({
-      port: 0,
-      registrations: only('retriedOnStartup'),
-      log: () => undefined,
-      runShutdownHooksOnStop: false,
-    });
+    const host = await quietHost('retriedOnStartup');
     try {
       await eventually('the retries', () => attempts.length >= 3);
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -99,12 +103,7 @@ describe('local Functions host: timer trigger', () => {
   });
 
   it('skips the occurrences that passed during a long run instead of firing them back to back', async () => {
-    const host = await startFunctionsHost({
-      port: 0,
-      registrations: only('slowOnStartup'),
-      log: () => undefined,
-      runShutdownHooksOnStop: false,
-    });
+    const host = await quietHost('slowOnStartup');
     try {
       await eventually('two runs after the slow one', () => slowRuns.length >= 3);
     } finally {
