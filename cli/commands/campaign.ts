@@ -6,7 +6,7 @@ import { readConstraintsFile } from '../../shared/campaign/constraints';
 import { CsvTable, Delimiter, formatCsvLine, readCsvFile } from '../../shared/campaign/csv';
 import { ColumnMapping, FeatureKind, buildTouchFrame } from '../../shared/campaign/dataset';
 import { encodeFrame } from '../../shared/campaign/encoding';
-import { CampaignInputError } from '../../shared/campaign/errors';
+import { CampaignInputError, MissingTableError } from '../../shared/campaign/errors';
 import { LeadPlan } from '../../shared/campaign/planner';
 import { CampaignPlanner } from '../../shared/campaign/planner';
 import { CosmosCampaignPlanStore } from '../../shared/campaign/planStore';
@@ -31,10 +31,14 @@ actions:
            Trains gradient-boosted trees (ONNX) and a logistic-regression baseline; prints both evaluations.
   score    --model DIR --touches FILE [--leads FILE] [--campaigns FILE] [--products FILE] [--out FILE]
            The touch rows in input order with a probability column appended (CSV).
-  plan     --model DIR --leads FILE [--touches FILE] [--constraints FILE] [--out FILE] [--format jsonl|csv]
+  plan     --model DIR --leads FILE [--touches FILE] [--campaigns FILE] [--products FILE]
+           [--constraints FILE] [--out FILE] [--format jsonl|csv]
            One plan per lead: best channel/day/time, probability, runner-up, uplift over the last touch
-           (the touch with the latest timestamp, else the lead's last row in the touches file).
-  batch    --model DIR --leads FILE [--touches FILE] [--constraints FILE] [--run-id ID]
+           (the touch with the latest timestamp, else the lead's last row in the touches file). A model
+           trained with --campaigns/--products needs them too: each lead's campaign and product are the
+           ones its row of the leads file names, else those of its last touch.
+  batch    --model DIR --leads FILE [--touches FILE] [--campaigns FILE] [--products FILE]
+           [--constraints FILE] [--run-id ID]
            Plans every lead and writes the plans to Cosmos (CosmosDBConnection, COSMOS_DATABASE,
            CAMPAIGN_PLANS_CONTAINER) for Power BI; reruns with the same run id overwrite.
   generate --out DIR [--leads 10000] [--touches-per-lead 5] [--seed 1]
@@ -43,25 +47,26 @@ actions:
 column mapping (aliases such as Lead_Id, Day_Of_Week, Conversion_Flag, contact, y are recognised without
 options):
   train, score, plan, batch  --lead-id COL  --channel COL  --day COL  --time COL  --timestamp COL
+                             --campaign-id COL  --product-id COL
                              --delimiter ,|;|tab (default: detected from the header)
-  train, score               --target COL  --campaign-id COL  --product-id COL`;
+  train, score               --target COL`;
 
-/** The mapping of the columns plan and batch read (leads and touch history). */
+/** The mapping of the columns plan and batch read (leads, touch history, campaigns and products). */
 const planMappingOptions = {
   'lead-id': { type: 'string' },
   channel: { type: 'string' },
   day: { type: 'string' },
   time: { type: 'string' },
   timestamp: { type: 'string' },
+  'campaign-id': { type: 'string' },
+  'product-id': { type: 'string' },
   delimiter: { type: 'string' },
 } as const;
 
-/** train and score also read outcomes and join campaigns and products. */
+/** train and score also read outcomes. */
 const mappingOptions = {
   ...planMappingOptions,
   target: { type: 'string' },
-  'campaign-id': { type: 'string' },
-  'product-id': { type: 'string' },
 } as const;
 
 /** The input tables (and the output file) that train and score both read. */
@@ -98,10 +103,26 @@ function delimiterFrom(value: string | undefined): Delimiter | undefined {
   throw new UsageError(`--delimiter must be ',', ';' or 'tab', not '${value}'`);
 }
 
-/** The timestamp orders the touch history, so it names a column of --touches. */
-function checkPlanMapping(values: { timestamp?: string; touches?: string }): void {
+/**
+ * The timestamp orders the touch history, so it names a column of --touches; the campaign and product ids
+ * only join --campaigns and --products. A mapping that could never be used is refused, not ignored.
+ */
+function checkPlanMapping(values: {
+  timestamp?: string;
+  touches?: string;
+  'campaign-id'?: string;
+  campaigns?: string;
+  'product-id'?: string;
+  products?: string;
+}): void {
   if (values.timestamp !== undefined && values.touches === undefined)
     throw new UsageError('--timestamp names a column of the touch history; give --touches too');
+  if (values['campaign-id'] !== undefined && values.campaigns === undefined)
+    throw new UsageError(
+      '--campaign-id names the column that joins the campaigns file; give --campaigns too',
+    );
+  if (values['product-id'] !== undefined && values.products === undefined)
+    throw new UsageError('--product-id names the column that joins the products file; give --products too');
 }
 
 function numberOption(
@@ -361,27 +382,52 @@ function planCsvRow(plan: LeadPlan): string[] {
   ];
 }
 
-/** What `plan` and `batch` both read: the bundle, the constraints and the leads (with their touches). */
-async function readPlanInputs(
-  values: MappingValues & {
-    model?: string;
-    leads?: string;
-    touches?: string;
-    constraints?: string;
-    delimiter?: string;
-  },
-) {
+/** The input files of `plan` and `batch`. */
+const planFileOptions = {
+  model: { type: 'string' },
+  leads: { type: 'string' },
+  touches: { type: 'string' },
+  campaigns: { type: 'string' },
+  products: { type: 'string' },
+  constraints: { type: 'string' },
+} as const;
+
+/**
+ * What `plan` and `batch` both read: the bundle, the constraints and the leads (with their touches, and
+ * the campaigns and products a model trained with them needs, refused up front when not given).
+ */
+async function readPlanInputs(values: MappingValues & Partial<Record<keyof typeof planFileOptions, string>>) {
   if (values.model === undefined) throw new UsageError('--model is required');
   if (values.leads === undefined) throw new UsageError('--leads is required');
   checkPlanMapping(values);
   const delimiter = delimiterFrom(values.delimiter);
   const bundle = await readBundle(values.model);
   const constraints = values.constraints === undefined ? {} : await readConstraintsFile(values.constraints);
-  const leads = await loadPlanLeads(bundle.manifest, values.leads, values.touches, {
-    mapping: mappingFrom(values),
-    ...(delimiter ? { delimiter } : {}),
-  });
-  return { bundle, constraints, leads };
+  for (const [table, source] of [
+    ['campaigns', 'campaign'],
+    ['products', 'product'],
+  ] as const) {
+    if (values[table] !== undefined && !bundle.manifest.encoding.features.some((f) => f.source === source))
+      log(`the model has no ${source} features; --${table} is not used`);
+  }
+  const { touches, campaigns, products } = values;
+  try {
+    const leads = await loadPlanLeads(
+      bundle.manifest,
+      {
+        leads: values.leads,
+        ...(touches === undefined ? {} : { touches }),
+        ...(campaigns === undefined ? {} : { campaigns }),
+        ...(products === undefined ? {} : { products }),
+      },
+      { mapping: mappingFrom(values), ...(delimiter ? { delimiter } : {}) },
+    );
+    return { bundle, constraints, leads };
+  } catch (error) {
+    if (error instanceof MissingTableError)
+      throw new UsageError(`--${error.table} is required: ${error.problem} (model ${values.model})`);
+    throw error;
+  }
 }
 
 async function plan(args: string[]): Promise<number> {
@@ -389,10 +435,7 @@ async function plan(args: string[]): Promise<number> {
     args,
     options: {
       ...planMappingOptions,
-      model: { type: 'string' },
-      leads: { type: 'string' },
-      touches: { type: 'string' },
-      constraints: { type: 'string' },
+      ...planFileOptions,
       out: { type: 'string' },
       format: { type: 'string' },
     },
@@ -429,10 +472,7 @@ async function batch(args: string[]): Promise<number> {
     args,
     options: {
       ...planMappingOptions,
-      model: { type: 'string' },
-      leads: { type: 'string' },
-      touches: { type: 'string' },
-      constraints: { type: 'string' },
+      ...planFileOptions,
       'run-id': { type: 'string' },
     },
   });

@@ -1,7 +1,9 @@
 import { CampaignModelManifest } from './bundle';
 import { Delimiter, readCsvFile } from './csv';
 import { ColumnMapping } from './dataset';
-import { leadsFromTables } from './planInput';
+import { CampaignSettings, ConfigurationError } from '../config/settings';
+import { MissingTableError } from './errors';
+import { leadsFromTables, requirePlanTables } from './planInput';
 import { CampaignPlanner, PlanConstraints, PlanLead } from './planner';
 import { CampaignPlanStore, toPlanDocument } from './planStore';
 import { CampaignScorer } from './scorer';
@@ -25,17 +27,81 @@ export function defaultRunId(now: Date = new Date()): string {
   return now.toISOString().slice(0, 10);
 }
 
-/** Reads the leads (and touch history) files; `mapping` and `delimiter` are the command's options. */
+/** The files a plan or batch run reads: leads, and optionally the touch history, campaigns and products. */
+export interface PlanFiles {
+  leads: string;
+  touches?: string;
+  campaigns?: string;
+  products?: string;
+}
+
+/**
+ * Reads the plan input files; `mapping` and `delimiter` are the command's options. A model trained with
+ * campaign or product features is refused up front (MissingTableError) when its table is not given.
+ */
 export async function loadPlanLeads(
   manifest: CampaignModelManifest,
-  leadsPath: string,
-  touchesPath?: string,
+  files: PlanFiles,
   options: { mapping?: ColumnMapping; delimiter?: Delimiter } = {},
 ): Promise<PlanLead[]> {
-  const read = options.delimiter ? { delimiter: options.delimiter } : {};
-  const leads = await readCsvFile(leadsPath, read);
-  const touches = touchesPath === undefined ? undefined : await readCsvFile(touchesPath, read);
-  return leadsFromTables(manifest, leads, touches, options.mapping);
+  requirePlanTables(manifest, files);
+  const csv = options.delimiter ? { delimiter: options.delimiter } : {};
+  const read = (path: string | undefined) => (path === undefined ? undefined : readCsvFile(path, csv));
+  const leads = await readCsvFile(files.leads, csv);
+  const touches = await read(files.touches);
+  const campaigns = await read(files.campaigns);
+  const products = await read(files.products);
+  return leadsFromTables(manifest, leads, touches, options.mapping, {
+    ...(campaigns ? { campaigns } : {}),
+    ...(products ? { products } : {}),
+  });
+}
+
+/** The setting that gives each table to the batch timer, for its errors. */
+const tableSettings = {
+  campaigns: 'CAMPAIGN_BATCH_CAMPAIGNS_PATH',
+  products: 'CAMPAIGN_BATCH_PRODUCTS_PATH',
+} as const;
+
+/**
+ * The campaignBatchPlan timer's leads, from its settings (CAMPAIGN_BATCH_LEADS_PATH, …_TOUCHES_PATH,
+ * …_CAMPAIGNS_PATH, …_PRODUCTS_PATH, the column mapping and the delimiter). A missing leads file, or a
+ * table the model needs, is a ConfigurationError naming the setting to set.
+ */
+export async function loadBatchLeads(
+  manifest: CampaignModelManifest,
+  settings: Pick<
+    CampaignSettings,
+    | 'batchLeadsPath'
+    | 'batchTouchesPath'
+    | 'batchCampaignsPath'
+    | 'batchProductsPath'
+    | 'batchColumns'
+    | 'batchDelimiter'
+  >,
+): Promise<PlanLead[]> {
+  const leads = settings.batchLeadsPath;
+  if (leads === undefined)
+    throw new ConfigurationError('CAMPAIGN_BATCH_LEADS_PATH', 'missing (the leads CSV the batch run plans)');
+  try {
+    return await loadPlanLeads(
+      manifest,
+      {
+        leads,
+        ...(settings.batchTouchesPath === undefined ? {} : { touches: settings.batchTouchesPath }),
+        ...(settings.batchCampaignsPath === undefined ? {} : { campaigns: settings.batchCampaignsPath }),
+        ...(settings.batchProductsPath === undefined ? {} : { products: settings.batchProductsPath }),
+      },
+      {
+        mapping: { ...settings.batchColumns },
+        ...(settings.batchDelimiter ? { delimiter: settings.batchDelimiter } : {}),
+      },
+    );
+  } catch (error) {
+    if (error instanceof MissingTableError)
+      throw new ConfigurationError(tableSettings[error.table], `missing: ${error.problem}`);
+    throw error;
+  }
 }
 
 export async function runCampaignBatch(options: {

@@ -87,7 +87,8 @@ const manifestSchema = z.object({
     holdoutRows: z.number(),
     seconds: z.number(),
   }),
-  metrics: z.unknown(),
+  // Absent when trained with `--holdout 0` (nothing measured): JSON.stringify leaves undefined out.
+  metrics: z.unknown().optional(),
 });
 
 export interface CampaignModelBundle {

@@ -143,6 +143,69 @@ export function indexAttributeTable(
   return { table, idColumn, rowById };
 }
 
+export type JoinRole = 'lead' | 'campaign' | 'product';
+
+/** Where a join key was read (file, line and column), for the error when no table row has it. */
+export interface KeyOrigin {
+  source: string;
+  line: number | undefined;
+  column: string | undefined;
+}
+
+/**
+ * The row of `attribute` holding each key, or -1 for a missing key. A key the table lacks is an error
+ * naming where the key was read: `touches.csv, line 3, column 'Campaign_Id': campaign 'C9' appears in no
+ * campaign file (campaigns.csv)`. Training joins touches this way; planning joins each lead's campaign and
+ * product the same way.
+ */
+export function joinKeys(
+  attribute: AttributeTable,
+  keys: readonly (string | undefined)[],
+  role: JoinRole,
+  origin: (index: number) => KeyOrigin,
+): Int32Array {
+  const rows = new Int32Array(keys.length);
+  keys.forEach((key, index) => {
+    if (key === undefined) {
+      rows[index] = -1;
+      return;
+    }
+    const row = attribute.rowById.get(key);
+    if (row === undefined) {
+      const where = origin(index);
+      throw new CampaignInputError(
+        where.source,
+        where.line,
+        where.column,
+        `${role} '${key}' appears in no ${role} file (${attribute.table.source})`,
+      );
+    }
+    rows[index] = row;
+  });
+  return rows;
+}
+
+/**
+ * The campaigns file's product column (Microsoft's sample names the product on the campaign, not on the
+ * touch), or undefined when it has none; `keysOf` gives the product of each joined campaign row (-1: none).
+ */
+export function campaignProducts(
+  campaigns: AttributeTable,
+  mapping: ColumnMapping,
+): { column: string; keysOf: (campaignRows: ArrayLike<number>) => (string | undefined)[] } | undefined {
+  const column = findRoleColumn(campaigns.table, 'productId', mapping);
+  if (column === undefined) return undefined;
+  const at = campaigns.table.header.indexOf(column);
+  return {
+    column,
+    keysOf: (campaignRows) =>
+      Array.from(campaignRows, (row) => {
+        const value = row < 0 ? undefined : campaigns.table.rows[row]![at]!.trim();
+        return value === undefined || isMissing(value) ? undefined : value;
+      }),
+  };
+}
+
 /** A column of values as the encoder reads them; undefined is missing. */
 export type ColumnValues =
   { kind: 'numeric'; values: Float64Array } | { kind: 'categorical'; values: (string | undefined)[] };
@@ -322,27 +385,14 @@ export function buildTouchFrame(tables: CampaignTables, options: FrameOptions): 
     attribute: AttributeTable | undefined,
     keys: (string | undefined)[] | undefined,
     keyColumn: string,
-    role: string,
+    role: JoinRole,
   ): ((t: number) => number) => {
     if (!attribute || !keys) return () => -1;
-    const rows = new Int32Array(rowCount);
-    for (let t = 0; t < rowCount; t++) {
-      const key = keys[t];
-      if (key === undefined) {
-        rows[t] = -1;
-        continue;
-      }
-      const row = attribute.rowById.get(key);
-      if (row === undefined) {
-        throw new CampaignInputError(
-          touches.source,
-          lines[t],
-          keyColumn,
-          `${role} '${key}' appears in no ${role} file (${attribute.table.source})`,
-        );
-      }
-      rows[t] = row;
-    }
+    const rows = joinKeys(attribute, keys, role, (t) => ({
+      source: touches.source,
+      line: lines[t],
+      column: keyColumn,
+    }));
     return (t) => rows[t]!;
   };
   const leadRow = join(
@@ -369,15 +419,9 @@ export function buildTouchFrame(tables: CampaignTables, options: FrameOptions): 
     roleColumn.productId === undefined ? undefined : stringOrMissing(touches, roleColumn.productId);
   if (products && !productKeys && campaigns) {
     // Microsoft's sample names the product on the campaign, not on the touch.
-    const productOfCampaign = findRoleColumn(campaigns.table, 'productId', mapping);
-    if (productOfCampaign !== undefined) {
-      const at = columnIndex(campaigns.table, productOfCampaign);
-      productKeys = Array.from({ length: rowCount }, (_, t) => {
-        const row = campaignRow(t);
-        const value = row < 0 ? undefined : campaigns.table.rows[row]![at]!.trim();
-        return value === undefined || isMissing(value) ? undefined : value;
-      });
-    }
+    productKeys = campaignProducts(campaigns, mapping)?.keysOf(
+      Array.from({ length: rowCount }, (_, t) => campaignRow(t)),
+    );
   }
   if (products && !productKeys)
     throw new CampaignInputError(

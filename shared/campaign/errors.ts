@@ -21,3 +21,18 @@ export class CampaignInputError extends Error {
     );
   }
 }
+
+/**
+ * A table the model needs was not given: the model was trained with campaign (or product) features, so
+ * planning needs the campaigns (or products) file. Commands and settings name their own option for it
+ * (`--campaigns`, CAMPAIGN_BATCH_CAMPAIGNS_PATH).
+ */
+export class MissingTableError extends Error {
+  override name = 'MissingTableError';
+  constructor(
+    readonly table: 'campaigns' | 'products',
+    readonly problem: string,
+  ) {
+    super(`no ${table} file: ${problem}`);
+  }
+}

@@ -1,8 +1,26 @@
 import { CampaignModelManifest } from './bundle';
 import { CsvTable, rowLine } from './csv';
-import { ColumnMapping, PlanDimension, findRoleColumn, isMissing } from './dataset';
-import { CampaignInputError } from './errors';
+import {
+  AttributeTable,
+  ColumnMapping,
+  FeatureSpec,
+  KeyOrigin,
+  PlanDimension,
+  campaignProducts,
+  findRoleColumn,
+  indexAttributeTable,
+  isMissing,
+  joinKeys,
+  normalizeName,
+} from './dataset';
+import { CampaignInputError, MissingTableError } from './errors';
 import { PlanLead } from './planner';
+
+/** The campaigns and products files of a model trained with `--campaigns` / `--products`. */
+export interface PlanAttributeTables {
+  campaigns?: CsvTable;
+  products?: CsvTable;
+}
 
 /**
  * Builds the planner's leads from a leads file and, optionally, the touch history: each lead's most
@@ -10,16 +28,23 @@ import { PlanLead } from './planner';
  * planned touch. A leads file that itself carries channel/day/time columns (one row per lead and touch,
  * like the UCI bank-marketing table) supplies both from its own row.
  *
+ * A model trained with campaign or product features also needs `tables.campaigns` / `tables.products`
+ * (refused up front without them, see requirePlanTables); each lead's campaign and product are joined
+ * as training joins touches (see joinAttributeFeatures).
+ *
  * `overrides` are the command's column mapping (`--lead-id`, `--channel`…): the lead id names the column
  * in both files; channel/day/time and the timestamp name columns of the touches file, or of the leads file
- * when no touches file is given.
+ * when no touches file is given; the campaign and product ids name columns of the leads file, the touches
+ * file (either may hold them) and the campaigns file, as in training.
  */
 export function leadsFromTables(
   manifest: CampaignModelManifest,
   leads: CsvTable,
   touches?: CsvTable,
   overrides: ColumnMapping = {},
+  tables: PlanAttributeTables = {},
 ): PlanLead[] {
+  requirePlanTables(manifest, tables);
   const mapping: ColumnMapping = { ...manifest.mapping, ...overrides };
   const preferred = manifest.mapping;
   const idColumn = findRoleColumn(leads, 'leadId', overrides, preferred);
@@ -42,9 +67,11 @@ export function leadsFromTables(
     if (at >= 0) ownDimension.set(dimension, at);
   }
   const ownLast = ownDimension.size === dimensions.length;
-  requireFeatureColumns(manifest, leads, touches ?? (ownLast ? leads : undefined));
+  requireFeatureColumns(manifest, leads, touches ?? (ownLast ? leads : undefined), tables);
   const ownColumns = Object.fromEntries([...ownDimension].map(([d, at]) => [d, leads.header[at]!]));
   const byId = new Map<string, PlanLead>();
+  // Each lead's latest touch, by lead id.
+  const latest = new Map<string, { row: string[]; line: number; time: number | undefined }>();
   const result = leads.rows.map((row, index) => {
     const line = rowLine(leads, index);
     const leadId = idAt < 0 ? `row-${line}` : row[idAt]!.trim();
@@ -79,7 +106,6 @@ export function leadsFromTables(
       const column = findRoleColumn(touches, d, overrides, preferred);
       return [d, column === undefined ? -1 : touches.header.indexOf(column)] as const;
     });
-    const latest = new Map<string, { row: string[]; line: number; time: number | undefined }>();
     touches.rows.forEach((row, index) => {
       const line = rowLine(touches, index);
       const leadId = row[leadAt]!.trim();
@@ -128,7 +154,260 @@ export function leadsFromTables(
       if (complete || !lead.last) lead.touchOrigin = { source: touches.source, line, columns };
     }
   }
+  joinAttributeFeatures(manifest, result, { leads, touches, latest, overrides }, tables);
   return result;
+}
+
+/**
+ * Refuses, before any lead is read, to plan for a model trained with campaign or product features without
+ * the table that holds them: every lead would otherwise fail, or be planned with the features missing.
+ * Throws MissingTableError naming the table, which commands and settings report as their own option.
+ */
+export function requirePlanTables(
+  manifest: CampaignModelManifest,
+  given: { campaigns?: unknown; products?: unknown },
+): void {
+  for (const [source, table] of [
+    ['campaign', 'campaigns'],
+    ['product', 'products'],
+  ] as const) {
+    const names = manifest.encoding.features.filter((f) => f.source === source).map((f) => f.name);
+    if (names.length > 0 && given[table] === undefined)
+      throw new MissingTableError(
+        table,
+        `the model was trained with ${source} features (${names.join(', ')})`,
+      );
+  }
+}
+
+/** The column playing `role` in `table`; an explicit mapping the table lacks is no error (the other file may hold it). */
+function optionalRoleColumn(
+  table: CsvTable | undefined,
+  role: 'campaignId' | 'productId',
+  overrides: ColumnMapping,
+  preferred: ColumnMapping,
+): string | undefined {
+  if (!table) return undefined;
+  const explicit = overrides[role];
+  if (explicit !== undefined && !table.header.some((h) => normalizeName(h) === normalizeName(explicit)))
+    return undefined;
+  return findRoleColumn(table, role, overrides, preferred);
+}
+
+/** A lead's campaign or product id and where it was read, for errors. */
+interface PlannedId {
+  key: string | undefined;
+  where: KeyOrigin;
+}
+
+/**
+ * Adds the campaign and product features of each lead's planned contact to its `context`, joining the
+ * campaigns and products files with the code training joins touches with (joinKeys, campaignProducts).
+ *
+ * The planned contact is in the campaign its row of the leads file names (a campaign id column with a
+ * value: the campaign being planned), else in the campaign of its latest touch (the one it is in). Its
+ * product is the one its row names, else the one that goes with that campaign: the latest touch's when
+ * the campaign came from the touch, else (the row named the campaign, or the touch names no product) the
+ * campaign's own product in the campaigns file, the way training finds products through campaigns. A
+ * lead without an id, or whose id is in no table, is an error naming the file, line and column the id
+ * came from.
+ */
+function joinAttributeFeatures(
+  manifest: CampaignModelManifest,
+  planned: readonly PlanLead[],
+  files: {
+    leads: CsvTable;
+    touches: CsvTable | undefined;
+    latest: ReadonlyMap<string, { row: string[]; line: number }>;
+    overrides: ColumnMapping;
+  },
+  tables: PlanAttributeTables,
+): void {
+  const features = manifest.encoding.features.filter(
+    (f) => f.source === 'campaign' || f.source === 'product',
+  );
+  if (features.length === 0) return;
+  const { leads, touches, latest, overrides } = files;
+  const needsCampaign = features.some((f) => f.source === 'campaign');
+  const needsProduct = features.some((f) => f.source === 'product');
+  const column = (table: CsvTable | undefined, role: 'campaignId' | 'productId') =>
+    optionalRoleColumn(table, role, overrides, manifest.mapping);
+  const leadCampaign = column(leads, 'campaignId');
+  const leadProduct = column(leads, 'productId');
+  const touchCampaign = column(touches, 'campaignId');
+  const touchProduct = column(touches, 'productId');
+  const inFiles = touches ? `this file or in ${touches.source}` : 'this file';
+  for (const role of ['campaignId', 'productId'] as const) {
+    const explicit = overrides[role];
+    if (explicit !== undefined && column(leads, role) === undefined && column(touches, role) === undefined)
+      throw new CampaignInputError(
+        leads.source,
+        1,
+        explicit,
+        `missing required column (mapped to ${role}); neither this file${touches ? ` nor ${touches.source}` : ''} has it`,
+      );
+  }
+  const productNamed = leadProduct !== undefined || touchProduct !== undefined;
+  // Products found only through campaigns need the campaigns file even without campaign features.
+  if (needsProduct && !productNamed && !tables.campaigns) {
+    throw new MissingTableError(
+      'campaigns',
+      `the model was trained with product features and neither ${leads.source}` +
+        `${touches ? ` nor ${touches.source}` : ''} has a product id column, so each campaign's product is needed`,
+    );
+  }
+  if ((needsCampaign || !productNamed) && leadCampaign === undefined && touchCampaign === undefined) {
+    throw new CampaignInputError(
+      leads.source,
+      1,
+      overrides.campaignId ?? 'campaignId',
+      `missing required column: the model was trained with ${needsCampaign ? 'campaign' : 'product'} ` +
+        `features, so each lead needs a campaign id (e.g. Campaign_Id), in ${inFiles}`,
+    );
+  }
+
+  const valueOf = (table: CsvTable, row: string[], name: string | undefined) => {
+    if (name === undefined) return undefined;
+    const value = row[table.header.indexOf(name)]!;
+    return isMissing(value) ? undefined : value.trim();
+  };
+  // Each lead's campaign, and its product when its row or its latest touch names it.
+  const campaignIds: PlannedId[] = [];
+  const namedProducts: Array<PlannedId | undefined> = [];
+  planned.forEach((lead, index) => {
+    const row = leads.rows[index]!;
+    const ownAt = (name: string | undefined): KeyOrigin => ({
+      source: leads.source,
+      line: rowLine(leads, index),
+      column: name,
+    });
+    const touch = latest.get(lead.leadId);
+    const touchAt = (name: string | undefined): KeyOrigin | undefined =>
+      touches && touch ? { source: touches.source, line: touch.line, column: name } : undefined;
+    const ownCampaign = valueOf(leads, row, leadCampaign);
+    const ownProduct = valueOf(leads, row, leadProduct);
+    const touched = touches && touch;
+    const lastCampaign = touched ? valueOf(touches, touch.row, touchCampaign) : undefined;
+    const lastProduct = touched ? valueOf(touches, touch.row, touchProduct) : undefined;
+    campaignIds.push(
+      ownCampaign !== undefined
+        ? { key: ownCampaign, where: ownAt(leadCampaign) }
+        : { key: lastCampaign, where: touchAt(touchCampaign) ?? ownAt(leadCampaign) },
+    );
+    namedProducts.push(
+      ownProduct !== undefined
+        ? { key: ownProduct, where: ownAt(leadProduct) }
+        : ownCampaign === undefined && lastProduct !== undefined
+          ? { key: lastProduct, where: touchAt(touchProduct)! }
+          : undefined,
+    );
+  });
+
+  // Joined as training joins them: an id in no table is an error at the file, line and column it came from.
+  const campaigns = tables.campaigns
+    ? indexAttributeTable(tables.campaigns, 'campaignId', overrides)
+    : undefined;
+  const viaCampaign = needsProduct && namedProducts.includes(undefined) && campaigns;
+  const productOfCampaign = viaCampaign ? campaignProducts(viaCampaign, overrides) : undefined;
+  if (campaigns && needsProduct && !productNamed && !productOfCampaign) {
+    throw new CampaignInputError(
+      campaigns.table.source,
+      1,
+      overrides.productId ?? 'productId',
+      `missing required column: the model was trained with product features and neither ${leads.source}` +
+        `${touches ? ` nor ${touches.source}` : ''} names a product, so each campaign must (e.g. Product_Id)`,
+    );
+  }
+  const campaignRows = campaigns
+    ? joinKeys(
+        campaigns,
+        // Without campaign features, only the campaigns of leads whose product they give matter.
+        campaignIds.map((c, i) => (needsCampaign || (viaCampaign && !namedProducts[i]) ? c.key : undefined)),
+        'campaign',
+        (i) => campaignIds[i]!.where,
+      )
+    : undefined;
+  const campaignProductKeys = campaignRows && productOfCampaign?.keysOf(campaignRows);
+  const productIds: PlannedId[] = namedProducts.map((named, i) => {
+    if (named) return named;
+    const row = campaignRows?.[i] ?? -1;
+    if (campaigns && productOfCampaign && row >= 0) {
+      return {
+        key: campaignProductKeys?.[i],
+        where: {
+          source: campaigns.table.source,
+          line: rowLine(campaigns.table, row),
+          column: productOfCampaign.column,
+        },
+      };
+    }
+    return { key: undefined, where: campaignIds[i]!.where };
+  });
+  const products =
+    needsProduct && tables.products
+      ? indexAttributeTable(tables.products, 'productId', overrides)
+      : undefined;
+  const productRows = products
+    ? joinKeys(
+        products,
+        productIds.map((p) => p.key),
+        'product',
+        (i) => productIds[i]!.where,
+      )
+    : undefined;
+
+  planned.forEach((lead, index) => {
+    const campaignRow = campaignRows?.[index] ?? -1;
+    const productRow = productRows?.[index] ?? -1;
+    const why = (what: 'campaign' | 'product') => {
+      const own = `its row in ${leads.source}`;
+      const touch = latest.has(lead.leadId);
+      const campaign = campaignIds[index]!.key;
+      return (
+        (touch ? `neither ${own} nor its latest touch names one` : `${own} names none`) +
+        (!touch && touches ? ` and it has no touch in ${touches.source}` : '') +
+        (what === 'product' && campaign !== undefined && campaigns
+          ? `, nor does campaign '${campaign}' in ${campaigns.table.source}`
+          : '')
+      );
+    };
+    if (needsCampaign && campaignRow < 0) {
+      const { where } = campaignIds[index]!;
+      throw new CampaignInputError(
+        where.source,
+        where.line,
+        where.column,
+        `lead '${lead.leadId}' has no campaign id (the model was trained with campaign features): ${why('campaign')}`,
+      );
+    }
+    if (needsProduct && productRow < 0) {
+      const { where } = productIds[index]!;
+      throw new CampaignInputError(
+        where.source,
+        where.line,
+        where.column,
+        `lead '${lead.leadId}' has no product id (the model was trained with product features): ${why('product')}`,
+      );
+    }
+    const context: NonNullable<PlanLead['context']> = { ...lead.context };
+    const contextOrigins: NonNullable<PlanLead['contextOrigins']> = { ...lead.contextOrigins };
+    const read = (feature: FeatureSpec, table: AttributeTable | undefined, row: number) => {
+      if (!table || row < 0) return;
+      const value = table.table.rows[row]![table.table.header.indexOf(feature.column)]!;
+      context[feature.name] = isMissing(value) ? undefined : value.trim();
+      contextOrigins[feature.name] = {
+        source: table.table.source,
+        line: rowLine(table.table, row),
+        column: feature.column,
+      };
+    };
+    for (const feature of features) {
+      if (feature.source === 'campaign') read(feature, campaigns, campaignRow);
+      else read(feature, products, productRow);
+    }
+    lead.context = context;
+    lead.contextOrigins = contextOrigins;
+  });
 }
 
 /**
@@ -136,12 +415,13 @@ export function leadsFromTables(
  * the feature missing for every lead: lead attributes must be in the leads file, touch-level features in
  * the file that holds the last touches (the touches file, or the leads file when it carries channel/day/
  * time itself). Without either, there is no last touch and its features are missing values. Campaign and
- * product features are not read by the planner's files.
+ * product features must be in the campaigns and products files.
  */
 function requireFeatureColumns(
   manifest: CampaignModelManifest,
   leads: CsvTable,
   history: CsvTable | undefined,
+  tables: PlanAttributeTables,
 ): void {
   const missing = new Map<string, string[]>();
   const note = (source: string, column: string) => {
@@ -157,6 +437,14 @@ function requireFeatureColumns(
       !leads.header.includes(feature.name)
     ) {
       note(history.source, feature.column);
+    }
+    const joined = feature.source === 'campaign' ? tables.campaigns : tables.products;
+    if (
+      (feature.source === 'campaign' || feature.source === 'product') &&
+      joined &&
+      !joined.header.includes(feature.column)
+    ) {
+      note(joined.source, feature.column);
     }
   }
   for (const [source, columns] of missing) {

@@ -27,6 +27,11 @@ export interface PlanLead {
    * line and the file's column per plan dimension and feature name, for error messages.
    */
   touchOrigin?: { source: string; line?: number; columns: Record<string, string> };
+  /**
+   * Where single `context` values came from when that is a row of another file (a campaign's or a
+   * product's row, joined by its id), by feature name, for error messages; these win over `touchOrigin`.
+   */
+  contextOrigins?: Record<string, { source: string; line?: number; column: string }>;
 }
 
 export interface CapacityLimit {
@@ -165,10 +170,12 @@ export class CampaignPlanner {
         spec.source === 'lead'
           ? (lead.attributes[spec.column] ?? lead.attributes[spec.name])
           : (fromContext ?? lead.attributes[spec.name]);
-      // A value from the touch history is blamed on its touch row, not on the lead's.
-      const touch = fromContext === undefined || fromContext === null ? undefined : lead.touchOrigin;
-      const where = touch ?? leadWhere;
-      const columnName = touch?.columns[spec.name] ?? spec.column;
+      // A value from the touch history (or a joined campaign or product) is blamed on its row, not on the lead's.
+      const fromRow = fromContext !== undefined && fromContext !== null;
+      const joined = fromRow ? lead.contextOrigins?.[spec.name] : undefined;
+      const touch = fromRow && !joined ? lead.touchOrigin : undefined;
+      const where = joined ?? touch ?? leadWhere;
+      const columnName = joined?.column ?? touch?.columns[spec.name] ?? spec.column;
       const value =
         raw === null || raw === undefined || (typeof raw === 'string' && raw.trim() === '') ? undefined : raw;
       if (input.encoding.kind === 'numeric') {

@@ -73,9 +73,25 @@ export interface CampaignSettings {
   batchLeadsPath: string | undefined;
   /** Optional touch history CSV: each lead's last combination (uplift) and touch-level features. */
   batchTouchesPath: string | undefined;
+  /** Campaigns CSV joined by campaign id, for a model trained with campaign features (`--campaigns`). */
+  batchCampaignsPath: string | undefined;
+  /** Products CSV joined by product id, for a model trained with product features (`--products`). */
+  batchProductsPath: string | undefined;
+  /**
+   * The batch run's column mapping, as `campaign batch --lead-id … --product-id` takes it; unset roles use
+   * the model's columns and the aliases.
+   */
+  batchColumns: CampaignBatchColumns;
+  /** Delimiter of the batch run's CSV files; detected from each header when unset. */
+  batchDelimiter: ',' | ';' | '\t' | undefined;
   /** Cosmos container receiving one plan document per lead and run, for Power BI. */
   plansContainer: string;
 }
+
+/** Which column of the batch run's files plays each role (see docs/campaign.md, "Data"). */
+export type CampaignBatchColumns = Partial<
+  Record<'leadId' | 'channel' | 'dayOfWeek' | 'timeOfDay' | 'timestamp' | 'campaignId' | 'productId', string>
+>;
 
 export interface AffinitySettings {
   /** NCRONTAB schedule of the retraining function (functions/retrainAffinity.ts registers this value). */
@@ -357,8 +373,46 @@ export function parseAffinitySettings(env: Env): AffinitySettings {
   });
 }
 
+/** The batch run's column settings, by role: the same roles as the command's mapping options. */
+const campaignBatchColumnSettings = {
+  leadId: 'CAMPAIGN_BATCH_LEAD_ID_COLUMN',
+  channel: 'CAMPAIGN_BATCH_CHANNEL_COLUMN',
+  dayOfWeek: 'CAMPAIGN_BATCH_DAY_COLUMN',
+  timeOfDay: 'CAMPAIGN_BATCH_TIME_COLUMN',
+  timestamp: 'CAMPAIGN_BATCH_TIMESTAMP_COLUMN',
+  campaignId: 'CAMPAIGN_BATCH_CAMPAIGN_ID_COLUMN',
+  productId: 'CAMPAIGN_BATCH_PRODUCT_ID_COLUMN',
+} as const;
+
+/** The file a column setting names a column of, when that file is optional: without it the setting is unused. */
+const campaignBatchColumnFiles: Partial<Record<keyof CampaignBatchColumns, [string, string]>> = {
+  timestamp: ['CAMPAIGN_BATCH_TOUCHES_PATH', 'the touch history'],
+  campaignId: ['CAMPAIGN_BATCH_CAMPAIGNS_PATH', 'the campaigns file'],
+  productId: ['CAMPAIGN_BATCH_PRODUCTS_PATH', 'the products file'],
+};
+
+/** CSV delimiters by setting value: a tab is written `tab`, since setting values are trimmed. */
+const delimiterSetting = z.enum([',', ';', 'tab']).transform((value) => (value === 'tab' ? '\t' : value));
+
+function campaignBatchColumns(env: Env): CampaignBatchColumns {
+  const columns: CampaignBatchColumns = {};
+  for (const [role, name] of Object.entries(campaignBatchColumnSettings) as Array<
+    [keyof CampaignBatchColumns, string]
+  >) {
+    const value = read(env, name);
+    if (value === undefined) continue;
+    const file = campaignBatchColumnFiles[role];
+    // A column of a file the run does not read could never be used: refuse it rather than ignore it.
+    if (file !== undefined && read(env, file[0]) === undefined)
+      throw new ConfigurationError(name, `names a column of ${file[1]}, but ${file[0]} is not set`);
+    columns[role] = value;
+  }
+  return columns;
+}
+
 /** The campaign section alone, for commands that need nothing else. */
 export function parseCampaignSettings(env: Env): CampaignSettings {
+  const delimiter = read(env, 'CAMPAIGN_BATCH_DELIMITER');
   return deepFreeze({
     modelDir: read(env, 'CAMPAIGN_MODEL_DIR') ?? 'campaign-model',
     constraintsPath: read(env, 'CAMPAIGN_CONSTRAINTS_PATH'),
@@ -366,6 +420,11 @@ export function parseCampaignSettings(env: Env): CampaignSettings {
     batchSchedule: parsed(env, 'CAMPAIGN_BATCH_SCHEDULE', ncrontab('0 30 2 * * *'), '0 30 2 * * *'),
     batchLeadsPath: read(env, 'CAMPAIGN_BATCH_LEADS_PATH'),
     batchTouchesPath: read(env, 'CAMPAIGN_BATCH_TOUCHES_PATH'),
+    batchCampaignsPath: read(env, 'CAMPAIGN_BATCH_CAMPAIGNS_PATH'),
+    batchProductsPath: read(env, 'CAMPAIGN_BATCH_PRODUCTS_PATH'),
+    batchColumns: campaignBatchColumns(env),
+    batchDelimiter:
+      delimiter === undefined ? undefined : parsed(env, 'CAMPAIGN_BATCH_DELIMITER', delimiterSetting, ''),
     plansContainer: parsed(env, 'CAMPAIGN_PLANS_CONTAINER', cosmosContainerName, 'campaign-plans'),
   });
 }

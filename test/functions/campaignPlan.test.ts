@@ -222,3 +222,66 @@ describe('POST /api/campaign/plan', () => {
     expect(maxBodyBytes(1000)).toBeGreaterThan(1000 * (MAX_LEAD_BYTES + 1) + 256 * 1024 + 64);
   });
 });
+
+describe('POST /api/campaign/plan with a model trained with campaigns and products', () => {
+  let scorer: CampaignScorer;
+
+  beforeAll(async () => {
+    const { bundle } = await trainSmallCampaignModel(1500, { joined: true });
+    scorer = await CampaignScorer.create(bundle);
+  });
+  afterAll(async () => {
+    await scorer.close();
+  });
+
+  it('takes the campaign and product features in context, by feature name, and names a bad one', async () => {
+    const handler = createCampaignPlanHandler({
+      serving: () => Promise.resolve({ scorer, constraints: {} }),
+      maxLeads: 10,
+    });
+    const call = async (context: Record<string, string | number>) => {
+      const request = new HttpRequest({
+        method: 'POST',
+        url: 'http://localhost/api/campaign/plan',
+        headers: { 'content-type': 'application/json' },
+        body: {
+          string: JSON.stringify({
+            leads: [
+              {
+                leadId: 'L1',
+                attributes: {
+                  Age: 30,
+                  Annual_Income: 50000,
+                  Segment: 'student',
+                  Region: 'North',
+                  Credit_Score: 700,
+                },
+                context,
+              },
+            ],
+          }),
+        },
+      });
+      const response = (await handler(request, new InvocationContext())) as HttpResponseInit;
+      return { status: response.status, body: response.jsonBody as ResponseBody };
+    };
+    const features = {
+      'campaign.Category': 'Acquisition',
+      'campaign.Tenure': 3,
+      'product.Premium': 1200,
+      'product.Payment_Frequency': 'Monthly',
+    };
+    const planned = await call(features);
+    expect(planned.status).toBe(200);
+    expect(planned.body.plans![0]).toMatchObject({
+      leadId: 'L1',
+      best: { probability: expect.any(Number) as unknown },
+    });
+    const bad = await call({ ...features, 'campaign.Tenure': 'three' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({
+      code: 'invalid_request',
+      field: 'leads[0].context.campaign.Tenure',
+    });
+  });
+});

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { command } from '../../../cli/commands/campaign';
 import { UsageError } from '../../../cli/command';
 import { parseCsv } from '../../../shared/campaign/csv';
+import { campaignsCsv, productsCsv } from '../../shared/campaign/fixtures';
 import { CosmosClient } from '@azure/cosmos';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -295,6 +296,103 @@ describe('npx nextoffer campaign', () => {
     await expect(
       command.run(['plan', '--model', model, '--leads', leads, '--timestamp', 'Wann']),
     ).rejects.toThrow('--timestamp names a column of the touch history');
+  });
+
+  it('plans with the campaigns and products the model was trained with, and refuses without them', async () => {
+    const leads = join(dir, 'leads.csv');
+    const touches = join(dir, 'touches.csv');
+    const campaigns = join(dir, 'campaigns.csv');
+    const products = join(dir, 'products.csv');
+    await writeFile(campaigns, campaignsCsv);
+    await writeFile(products, productsCsv);
+    const model = join(dir, 'joined-model');
+    const trained = await run([
+      'train',
+      '--touches',
+      touches,
+      '--leads',
+      leads,
+      '--campaigns',
+      campaigns,
+      '--products',
+      products,
+      '--out',
+      model,
+      '--max-iterations',
+      '30',
+      '--learning-rate',
+      '0.2',
+      '--holdout',
+      '0',
+    ]);
+    expect(trained.code).toBe(0);
+    expect(trained.stderr).toContain('campaign.Category (categorical)');
+    expect(trained.stderr).toContain('product.Premium (numeric)');
+
+    const files = ['--model', model, '--leads', leads, '--touches', touches];
+    const tables = ['--campaigns', campaigns, '--products', products];
+    const planned = await run(['plan', ...files, ...tables, '--format', 'csv']);
+    expect(planned.stderr).not.toContain('Unknown option');
+    expect(planned.code).toBe(0);
+    const plans = parseCsv(planned.stdout, 'plans');
+    expect(plans.rows).toHaveLength(3000);
+    expect(plans.rows.filter((row) => row[1] === '')).toEqual([]);
+
+    // Without a table the model needs: refused before any lead is read, naming the option.
+    await expect(command.run(['plan', ...files, '--products', products])).rejects.toThrow(
+      `--campaigns is required: the model was trained with campaign features (campaign.Category, campaign.Tenure) (model ${model})`,
+    );
+    await expect(command.run(['batch', ...files, '--campaigns', campaigns])).rejects.toThrow(
+      '--products is required: the model was trained with product features (product.Premium, product.Payment_Frequency)',
+    );
+    await expect(command.run(['plan', ...files, '--campaign-id', 'Campaign_Id'])).rejects.toThrow(
+      '--campaign-id names the column that joins the campaigns file; give --campaigns too',
+    );
+
+    // A lead whose campaign the campaigns file lacks stops the run at the touch that names it; nothing written.
+    const withoutC4 = join(dir, 'campaigns-without-c4.csv');
+    await writeFile(withoutC4, campaignsCsv.replace(/^C4,.*\n/m, ''));
+    const never = join(dir, 'never-plans.csv');
+    const unknown = await run([
+      'plan',
+      ...files,
+      '--campaigns',
+      withoutC4,
+      '--products',
+      products,
+      '--out',
+      never,
+    ]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(
+      /, line \d+, column 'Campaign_Id': campaign 'C4' appears in no campaign file/,
+    );
+    expect(unknown.stderr).toContain(`nextoffer campaign plan: ${touches}, line `);
+    expect(unknown.stderr).toContain(`(${withoutC4})`);
+    await expect(readFile(never)).rejects.toThrow();
+
+    // The leads file may name the campaign being planned, under a mapped column the campaigns file shares.
+    const leadsText = await readFile(leads, 'utf8');
+    const [header, ...rows] = leadsText.trimEnd().split('\n');
+    const assigned = join(dir, 'leads-assigned.csv');
+    await writeFile(assigned, [`${header},Kampagne`, ...rows.map((row) => `${row},C2`)].join('\n') + '\n');
+    const renamed = join(dir, 'campaigns-renamed.csv');
+    await writeFile(renamed, campaignsCsv.replace('Campaign_Id', 'Kampagne'));
+    const mapped = await run([
+      'plan',
+      '--model',
+      model,
+      '--leads',
+      assigned,
+      '--campaigns',
+      renamed,
+      '--products',
+      products,
+      '--campaign-id',
+      'Kampagne',
+    ]);
+    expect(mapped.code).toBe(0);
+    expect(mapped.stdout.trim().split('\n')).toHaveLength(3000);
   });
 
   it('runs batch with the same options into a local Cosmos DB server', async () => {

@@ -29,6 +29,9 @@ describe('campaign model bundle', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+    // A model trained with `--holdout 0` has no metrics: its manifest has no `metrics` field at all.
+    const unmeasured = parseManifest(JSON.stringify({ ...bundle.manifest, metrics: undefined }), 'm.json');
+    expect(unmeasured.metrics).toBeUndefined();
     const broken = { ...bundle.manifest, encoding: { ...bundle.manifest.encoding, dimensions: [] } };
     expect(() => parseManifest(JSON.stringify(broken), 'm.json')).toThrow(
       'm.json: field encoding.dimensions:',

@@ -1,0 +1,113 @@
+import { CosmosClient, Database } from '@azure/cosmos';
+import { InvocationContext } from '@azure/functions';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeBundle } from '../../shared/campaign/bundle';
+import { listRegistrations, runShutdownHooks } from '../../shared/hosting/registry';
+import { campaignsCsv, productsCsv, trainSmallCampaignModel } from '../shared/campaign/fixtures';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { createHttpServer } = require('@vercel/cosmosdb-server') as { createHttpServer: () => Server };
+
+/**
+ * The campaignBatchPlan timer as registered (functions/campaignBatchPlan.ts), planning for a model trained
+ * with campaigns and products from files named by its settings, with their column mapping and delimiter,
+ * into a local Cosmos DB server.
+ */
+
+jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+
+const key = 'C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==';
+let server: Server;
+let client: CosmosClient;
+let database: Database;
+let dir: string;
+
+beforeAll(async () => {
+  server = createHttpServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  client = new CosmosClient({
+    endpoint: `http://127.0.0.1:${port}`,
+    key,
+    connectionPolicy: { enableEndpointDiscovery: false },
+  });
+  ({ database } = await client.databases.createIfNotExists({ id: 'campaign-timer' }));
+  await database.containers.createIfNotExists({ id: 'campaign-plans', partitionKey: { paths: ['/leadId'] } });
+
+  dir = await mkdtemp(join(tmpdir(), 'campaign-timer-'));
+  const { bundle } = await trainSmallCampaignModel(1500, { joined: true });
+  await writeBundle(join(dir, 'model'), bundle);
+  const semicolons = (text: string) => text.replaceAll(',', ';');
+  await writeFile(
+    join(dir, 'leads.csv'),
+    'Kunde;Age;Annual_Income;Segment;Region;Credit_Score;Kampagne\n' +
+      'K1;37;54072;professional;West;537;C3\nK2;55;72199;retired;North;693;\n',
+  );
+  await writeFile(
+    join(dir, 'touches.csv'),
+    'Kunde;Kanal;Day_Of_Week;Time_Of_Day;Wann;Kampagne\n' +
+      'K1;Email;Monday;Morning;2025-01-02;C4\nK1;SMS;Friday;Evening;2025-01-01;C1\nK2;SMS;Friday;Evening;2025-01-05;C2\n',
+  );
+  await writeFile(join(dir, 'campaigns.csv'), semicolons(campaignsCsv.replace('Campaign_Id', 'Kampagne')));
+  await writeFile(join(dir, 'products.csv'), semicolons(productsCsv));
+
+  Object.assign(process.env, {
+    // Parsed at startup but not used by this function.
+    EventHubConnection: 'Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=n;SharedAccessKey=k',
+    EVENTHUB_NAME: 'clickstream',
+    ArchiveStorage:
+      'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;',
+    RedisConnection: 'redis://127.0.0.1:1',
+    CosmosDBConnection: `AccountEndpoint=http://127.0.0.1:${port}/;AccountKey=${key};`,
+    COSMOS_DATABASE: 'campaign-timer',
+    CAMPAIGN_MODEL_DIR: join(dir, 'model'),
+    CAMPAIGN_BATCH_SCHEDULE: '0 15 3 * * *',
+    CAMPAIGN_BATCH_LEADS_PATH: join(dir, 'leads.csv'),
+    CAMPAIGN_BATCH_TOUCHES_PATH: join(dir, 'touches.csv'),
+    CAMPAIGN_BATCH_CAMPAIGNS_PATH: join(dir, 'campaigns.csv'),
+    CAMPAIGN_BATCH_PRODUCTS_PATH: join(dir, 'products.csv'),
+    CAMPAIGN_BATCH_LEAD_ID_COLUMN: 'Kunde',
+    CAMPAIGN_BATCH_CHANNEL_COLUMN: 'Kanal',
+    CAMPAIGN_BATCH_TIMESTAMP_COLUMN: 'Wann',
+    CAMPAIGN_BATCH_CAMPAIGN_ID_COLUMN: 'Kampagne',
+    CAMPAIGN_BATCH_DELIMITER: ';',
+  });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require(join(__dirname, '../../functions/campaignBatchPlan.ts'));
+});
+
+afterAll(async () => {
+  await runShutdownHooks();
+  client.dispose();
+  await new Promise((resolve) => server.close(resolve));
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('campaignBatchPlan', () => {
+  it('plans every lead with the campaigns, products and column mapping of its settings and stores the plans', async () => {
+    const registration = listRegistrations().find((r) => r.name === 'campaignBatchPlan');
+    if (registration?.kind !== 'timer') throw new Error('campaignBatchPlan is not a registered timer');
+    expect(registration.options.schedule).toBe('0 15 3 * * *');
+
+    const logs: string[] = [];
+    const context = new InvocationContext({
+      functionName: 'campaignBatchPlan',
+      logHandler: (_level, ...args) => logs.push(args.join(' ')),
+    });
+    await registration.options.handler({ isPastDue: false } as never, context);
+    expect(logs.at(-1)).toContain('2 planned, 0 without a plan');
+
+    const { resources } = await database
+      .container('campaign-plans')
+      .items.query<{ leadId: string; channel: string; lastChannel: string }>('SELECT * FROM c')
+      .fetchAll();
+    expect(resources.map((d) => [d.leadId, typeof d.channel, d.lastChannel]).sort()).toEqual([
+      ['K1', 'string', 'Email'],
+      ['K2', 'string', 'SMS'],
+    ]);
+  });
+});
