@@ -1,5 +1,4 @@
 import { getCurrentModel } from '../shared/affinity/runtime';
-import { UserProfile } from '../shared/aggregation/documents';
 import { RedisColdStartStore } from '../shared/coldstart/coldStartStore';
 import { getSettings } from '../shared/config/settings';
 import { CoalescedPointReads } from '../shared/cosmos/coalescedReads';
@@ -15,7 +14,8 @@ import { getCosmosDatabase, getRedis } from '../shared/runtime/clients';
 /** GET|POST /api/offer: the next offer for a user, from their history, the affinity model and the rules. */
 const settings = getSettings();
 const database = getCosmosDatabase();
-const profiles = new CoalescedPointReads<UserProfile>(new CosmosDocumentStore(database), 'userProfiles');
+// Profiles as stored: OfferService validates each one (an invalid profile degrades, it is no error).
+const profiles = new CoalescedPointReads<{ id: string }>(new CosmosDocumentStore(database), 'userProfiles');
 const logError = (what: string) => (error: unknown) =>
   console.error(
     `offer: refreshing ${what} failed: ${error instanceof Error ? error.message : String(error)}`,

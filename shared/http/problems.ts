@@ -11,7 +11,8 @@ export type ProblemCode =
   | 'payload_too_large'
   | 'method_not_allowed'
   | 'origin_not_allowed'
-  | 'service_unavailable';
+  | 'service_unavailable'
+  | 'internal_error';
 
 const statusOf: Record<ProblemCode, number> = {
   invalid_json: 400,
@@ -21,6 +22,7 @@ const statusOf: Record<ProblemCode, number> = {
   method_not_allowed: 405,
   origin_not_allowed: 403,
   service_unavailable: 503,
+  internal_error: 500,
 };
 
 export interface FieldError {

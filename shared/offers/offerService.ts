@@ -4,20 +4,29 @@ import { ColdStartStore } from '../coldstart/coldStartStore';
 import { withTimeout } from '../resilience/timeout';
 import { decideOffer, DecisionContext, DecisionSource, ProductScores, ScoredOffer } from './decideOffer';
 import { Offer } from './offerCatalog';
+import { InvalidProfileError, parseStoredProfile } from './storedProfile';
 
 /** Scores products for a user's history with the current affinity model (ONNX). */
 export interface AffinityScorer {
-  /** Undefined when no model is loaded. */
+  /**
+   * Undefined when no model is loaded. `signal` aborts when the decision stops waiting for the scores
+   * (dependencyTimeoutMs): a history whose caller has given up is not scored.
+   */
   score(
     history: ReadonlyArray<{ itemId: string; weight: number }>,
+    signal?: AbortSignal,
   ): Promise<{ scores: Map<string, number>; version: string } | undefined>;
 }
 
 export interface OfferServiceDependencies {
   catalog: () => Promise<readonly Offer[]>;
   offerStats: () => Promise<ReadonlyMap<string, Pick<OfferStats, 'impressions' | 'clicks'>>>;
-  /** `signal` aborts when the decision stops waiting for the profile (dependencyTimeoutMs). */
-  readProfile: (userId: string, signal: AbortSignal) => Promise<UserProfile | undefined>;
+  /**
+   * The stored profile document as read (undefined: none), validated by the service: an invalid one is
+   * logged and the decision goes on without it (`degraded: ["profile"]`). `signal` aborts when the decision
+   * stops waiting for the profile (dependencyTimeoutMs).
+   */
+  readProfile: (userId: string, signal: AbortSignal) => Promise<unknown>;
   scorer: AffinityScorer;
   coldStart: ColdStartStore;
   /**
@@ -113,7 +122,11 @@ export class OfferService {
   ): Promise<ProductScores> {
     const history = profile ? historyOf(profile) : [];
     if (history.length > 0) {
-      const scored = await this.attempt('model', () => this.deps.scorer.score(history), degraded);
+      const scored = await this.attempt(
+        'model',
+        (signal) => this.deps.scorer.score(history, signal),
+        degraded,
+      );
       // No score at all (every item of the history unknown to the model, or all scores zero) says
       // nothing about this user: cold start does better than ranking offers by their ids.
       if (scored && scored.scores.size > 0) {
@@ -134,6 +147,22 @@ export class OfferService {
     return { source: 'fallback', products: popular ?? new Map() };
   }
 
+  /**
+   * The stored profile if it is a valid one. An invalid profile (edited by hand, or written by a broken
+   * writer) is treated as an unavailable dependency: logged with the user and the field, reported in
+   * `degraded`, and the decision is taken without the user's history.
+   */
+  private validProfile(userId: string, stored: unknown, degraded: string[]): UserProfile | undefined {
+    try {
+      return parseStoredProfile(userId, stored);
+    } catch (error) {
+      if (!(error instanceof InvalidProfileError)) throw error;
+      degraded.push('profile');
+      this.deps.log?.(`offer: ${error.message}; deciding without the user's history`);
+      return undefined;
+    }
+  }
+
   async decide(userId: string, context: DecisionContext): Promise<OfferResponse> {
     return (await this.decideWithDetails(userId, context)).response;
   }
@@ -144,11 +173,12 @@ export class OfferService {
     context: DecisionContext,
   ): Promise<{ response: OfferResponse; excluded: Readonly<Record<string, number>> }> {
     const degraded: string[] = [];
-    const [offers, offerStats, profile] = await Promise.all([
+    const [offers, offerStats, stored] = await Promise.all([
       this.attempt('catalog', () => this.deps.catalog(), degraded),
       this.attempt('offer-stats', () => this.deps.offerStats(), degraded),
       this.attempt('cosmos', (signal) => this.deps.readProfile(userId, signal), degraded),
     ]);
+    const profile = this.validProfile(userId, stored, degraded);
     const scores = await this.productScores(profile, context, degraded);
     const decision = decideOffer({
       offers: offers ?? [],

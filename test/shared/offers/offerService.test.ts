@@ -7,12 +7,13 @@ import { aggregateBatch } from '../../../shared/aggregation/aggregateBatch';
 import { BlobEventArchive } from '../../../shared/archive/eventArchive';
 import { RedisColdStartStore } from '../../../shared/coldstart/coldStartStore';
 import { CosmosDocumentStore } from '../../../shared/cosmos/documentStore';
-import { ModelAffinityScorer } from '../../../shared/offers/modelAffinityScorer';
+import { ModelAffinityScorer, ScoringModel } from '../../../shared/offers/modelAffinityScorer';
 import { offerSchema } from '../../../shared/offers/offerCatalog';
 import { OfferService, OfferServiceDependencies } from '../../../shared/offers/offerService';
 import { createCosmosClient, createRedisClient } from '../../../shared/runtime/clients';
+import { cosmosContainers } from '../../../shared/runtime/cosmosContainers';
 import { provisionCosmos } from '../../../shared/runtime/provisioning';
-import { UserProfile } from '../../../shared/aggregation/documents';
+import { newUserProfile, UserProfile } from '../../../shared/aggregation/documents';
 import { SequencedEvent } from '../../../shared/aggregation/triggerBatch';
 import { blobServiceFor, cosmosClientFor, startTestStack, TestStack } from '../../support/localStack';
 import { eventPosition } from '../../../shared/events/hubMessage';
@@ -218,5 +219,66 @@ describe('OfferService', () => {
     expect(response.degraded).toContain('cosmos');
     expect(response.source).toBe('cold-start');
     expect(response.offer).not.toBeNull();
+  });
+
+  it('gives up on the model at the timeout, and a run nobody waits for any more is skipped', async () => {
+    await Promise.all([
+      clicks('queued-1', ['hats-1']),
+      clicks('queued-2', ['bags-1']),
+      clicks('queued-3', ['shoes-1']),
+    ]);
+    // The real model, its first run held: the runs of later requests queue behind it.
+    const runs: number[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const firstRunStarted = new Promise<void>((resolve) => (started = resolve));
+    const scoring: ScoringModel = {
+      version: model.version,
+      itemIds: model.itemIds,
+      scoreBatch: async (histories) => {
+        runs.push(histories.length);
+        if (runs.length === 1) {
+          started();
+          await held;
+        }
+        return model.scoreBatch(histories);
+      },
+    };
+    const offers = service({
+      scorer: new ModelAffinityScorer(async () => scoring),
+      dependencyTimeoutMs: 200,
+    });
+
+    const first = offers.decide('queued-1', {});
+    await firstRunStarted;
+    const queued = await offers.decide('queued-2', {});
+    expect(queued.degraded).toEqual(['model']);
+    expect((await first).degraded).toEqual(['model']);
+    release();
+    // Runs go in order: once a later decision has its scores, the abandoned run has had its turn.
+    const later = await offers.decide('queued-3', {});
+    expect(later).toMatchObject({ source: 'model', degraded: [] });
+    expect(runs).toEqual([1, 1]);
+  });
+
+  it('decides without the history of a stored profile that is invalid, and says so', async () => {
+    await new RedisColdStartStore(redis, 'test:').replace({
+      global: [{ itemId: 'shoes-1', score: 1 }],
+      byContext: {},
+    });
+    // A profile edited by hand: a history, but no eventCounts.
+    const at = new Date().toISOString();
+    const { eventCounts: _dropped, ...edited } = newUserProfile('hand-edited', at);
+    edited.products['hats-1'] = { views: 1, clicks: 0, carts: 0, purchases: 0, affinity: 1, lastAt: at };
+    await database.container(cosmosContainers.userProfiles.id).items.upsert(edited);
+    const log: string[] = [];
+    const response = await service({ log: (message) => log.push(message) }).decide('hand-edited', {});
+    expect(response).toMatchObject({
+      source: 'cold-start',
+      offer: { offerId: 'offer-shoes' },
+      degraded: ['profile'],
+    });
+    expect(log).toEqual([expect.stringMatching(/user hand-edited is invalid: eventCounts /)]);
   });
 });
