@@ -31,14 +31,33 @@ export function readLocalSettings(path: string): Record<string, string> {
   return values;
 }
 
-/** Copies values into env without overriding variables that are already set, like `func start`. */
+/**
+ * A connection's settings: `X` (a connection string) and `X__accountEndpoint`, `X__credential`… (its
+ * identity-based form) are one setting, whichever form is used.
+ */
+function connectionOf(name: string): string {
+  const at = name.indexOf('__');
+  return at === -1 ? name : name.slice(0, at);
+}
+
+/**
+ * Copies values into env without overriding variables that are already set, like `func start`. A
+ * connection set in env in either form is left whole: a connection string from the file next to an
+ * `X__accountEndpoint` from env would otherwise win (settings prefer the connection string), sending a
+ * command meant for Azure to the local emulator.
+ */
 export function applyMissing(
   env: Record<string, string | undefined>,
   values: Record<string, string>,
 ): string[] {
+  const setInEnv = new Set(
+    Object.keys(env)
+      .filter((name) => env[name] !== undefined)
+      .map(connectionOf),
+  );
   const applied: string[] = [];
   for (const [name, value] of Object.entries(values)) {
-    if (env[name] === undefined) {
+    if (!setInEnv.has(connectionOf(name))) {
       env[name] = value;
       applied.push(name);
     }

@@ -1,6 +1,8 @@
 // The archive account: raw clickstream (clickstream-archive), events that could not be aggregated
 // (clickstream-deadletter) and model bundles (models). Raw events move to the cool tier after 30 days
-// and are kept, since retraining reads them; dead letters are deleted after 90 days.
+// and are kept, since retraining reads them. Dead letters move to the cool tier after 30 days and are
+// kept too: they are events nobody has counted yet, and the same container holds the batches held during
+// an outage (`{hub}/{partition}/pending/`), which a deletion rule would lose without a trace.
 import { roleIds } from 'roles.bicep'
 
 param name string
@@ -65,7 +67,7 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
           }
         }
         {
-          name: 'delete-dead-letters-after-90-days'
+          name: 'dead-letters-to-cool-after-30-days'
           enabled: true
           type: 'Lifecycle'
           definition: {
@@ -75,7 +77,7 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
             }
             actions: {
               baseBlob: {
-                delete: { daysAfterModificationGreaterThan: 90 }
+                tierToCool: { daysAfterModificationGreaterThan: 30 }
               }
             }
           }
@@ -86,11 +88,13 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
   dependsOn: [containers]
 }
 
-resource appBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(account.id, appPrincipalId, roleIds.storageBlobDataOwner)
+// The app reads, writes and deletes blobs (archive, dead letters, held batches, model bundles): data
+// contributor is enough.
+resource appBlobContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(account.id, appPrincipalId, roleIds.storageBlobDataContributor)
   scope: account
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.storageBlobDataOwner)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.storageBlobDataContributor)
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }

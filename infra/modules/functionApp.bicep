@@ -73,7 +73,6 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       // CORS is answered by the functions themselves (CORS_ALLOWED_ORIGINS), so that the local host and
       // Azure behave the same; the platform's CORS stays empty.
       cors: { allowedOrigins: [] }
-      appSettings: [for setting in items(union(appSettings, hostSettings)): { name: setting.key, value: setting.value }]
     }
     functionAppConfig: {
       deployment: {
@@ -93,6 +92,14 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       runtime: { name: 'node', version: '20' }
     }
   }
+}
+
+// The settings as the site's `appsettings` resource rather than a loop in siteConfig: Bicep refuses a
+// loop over values known only while deploying (BCP178), and the Redis URL comes from `listKeys`.
+resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: app
+  name: 'appsettings'
+  properties: union(appSettings, hostSettings)
 }
 
 output name string = app.name

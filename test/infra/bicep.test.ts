@@ -96,11 +96,40 @@ describe('infra', () => {
     uses('modules/eventHubs.bicep', 'eventHubsDataSender');
     uses('modules/eventHubs.bicep', 'eventHubsDataReceiver');
     uses('modules/hostStorage.bicep', 'storageBlobDataOwner');
-    uses('modules/archiveStorage.bicep', 'storageBlobDataOwner');
+    uses('modules/archiveStorage.bicep', 'storageBlobDataContributor');
     uses('modules/cosmos.bicep', 'cosmosBuiltInDataContributor');
     uses('modules/monitoring.bicep', 'monitoringMetricsPublisher');
     uses('modules/redis.bicep', 'keyVaultSecretsUser');
-    expect(roleIds).toContain("cosmosBuiltInDataContributor: '00000000-0000-0000-0000-000000000002'");
+    // Each name against Microsoft's built-in role ids: a wrong GUID deploys and fails only at run time.
+    const builtIn: Record<string, string> = {
+      eventHubsDataSender: '2b629674-e913-4c01-ae53-ef4638d8f975',
+      eventHubsDataReceiver: 'a638d3c7-ab3a-418d-83e6-5f17a39d4fde',
+      storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
+      storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
+      storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
+      storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
+      monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb',
+      keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6',
+      cosmosBuiltInDataContributor: '00000000-0000-0000-0000-000000000002',
+    };
+    const declared = Object.fromEntries(
+      [...roleIds.matchAll(/^\s*(\w+): '([0-9a-f-]{36})'$/gm)].map((m) => [m[1]!, m[2]!]),
+    );
+    expect(declared).toEqual(builtIn);
+  });
+
+  it('sets the app settings as an object, not a loop over values known only while deploying', () => {
+    // Bicep refuses a loop whose input depends on listKeys or reference() (BCP178); the Redis URL does.
+    const app = read('modules/functionApp.bicep');
+    expect(app).not.toMatch(/\[for [^\]]*(appSettings|hostSettings)/);
+    expect(app).toMatch(
+      /'Microsoft\.Web\/sites\/config@[\d-]+' = \{\s*parent: app\s*name: 'appsettings'\s*properties: union\(appSettings, hostSettings\)/,
+    );
+  });
+
+  it('keeps dead letters and held batches: no lifecycle rule deletes them', () => {
+    const archive = read('modules/archiveStorage.bicep');
+    expect(archive).not.toMatch(/delete:/);
   });
 });
 

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyMissing, readLocalSettings } from '../../local/localSettings';
+import { parseCosmosSettings } from '../../shared/config/settings';
 import { temporaryDirectory } from '../support/temporaryDirectory';
 
 const root = join(__dirname, '../..');
@@ -36,6 +37,25 @@ describe('local.settings.json', () => {
     const env: Record<string, string | undefined> = { A: 'from env' };
     expect(applyMissing(env, { A: 'from file', B: 'from file' })).toEqual(['B']);
     expect(env).toEqual({ A: 'from env', B: 'from file' });
+  });
+
+  it('leaves a connection set in env in either form whole', () => {
+    // The identity-based endpoint given for a command against Azure; the file has the emulator's key.
+    const env: Record<string, string | undefined> = {
+      CosmosDBConnection__accountEndpoint: 'https://cosmos-x.documents.azure.com:443/',
+      EventHubConnection: 'Endpoint=sb://localhost/;UseDevelopmentEmulator=true',
+    };
+    const file = {
+      CosmosDBConnection: 'AccountEndpoint=http://127.0.0.1:8081/;AccountKey=k',
+      EventHubConnection__fullyQualifiedNamespace: 'evhns-x.servicebus.windows.net',
+      ArchiveStorage__blobServiceUri: 'https://starcx.blob.core.windows.net/',
+      ArchiveStorage__credential: 'managedidentity',
+    };
+    expect(applyMissing(env, file)).toEqual(['ArchiveStorage__blobServiceUri', 'ArchiveStorage__credential']);
+    expect(parseCosmosSettings(env).connection).toEqual({
+      kind: 'identity',
+      endpoint: 'https://cosmos-x.documents.azure.com:443/',
+    });
   });
 
   it('the example lists every setting of shared/config/settings.ts except the connections', () => {
