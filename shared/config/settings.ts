@@ -8,15 +8,27 @@ import { parseSchedule, ScheduleError } from '../hosting/ncrontab';
  * identity, its endpoint under `__fullyQualifiedNamespace` / `__accountEndpoint` / `__blobServiceUri`.
  */
 
+/**
+ * Which identity an identity-based connection uses, from `X__credential` and `X__clientId` as the
+ * Functions host reads them: a user-assigned managed identity by client id, or, with neither set,
+ * `DefaultAzureCredential` (the developer's sign-in locally; `AZURE_CLIENT_ID` picks the identity in Azure).
+ */
+export interface IdentityChoice {
+  /** Client id of the user-assigned managed identity (`X__credential` = managedidentity, `X__clientId`). */
+  managedIdentityClientId?: string;
+}
+
 export type EventHubConnectionSettings =
   | { kind: 'connectionString'; connectionString: string }
-  | { kind: 'identity'; fullyQualifiedNamespace: string };
+  | ({ kind: 'identity'; fullyQualifiedNamespace: string } & IdentityChoice);
 
 export type CosmosConnectionSettings =
-  { kind: 'connectionString'; endpoint: string; key: string } | { kind: 'identity'; endpoint: string };
+  | { kind: 'connectionString'; endpoint: string; key: string }
+  | ({ kind: 'identity'; endpoint: string } & IdentityChoice);
 
 export type BlobConnectionSettings =
-  { kind: 'connectionString'; connectionString: string } | { kind: 'identity'; serviceUri: string };
+  | { kind: 'connectionString'; connectionString: string }
+  | ({ kind: 'identity'; serviceUri: string } & IdentityChoice);
 
 export interface Settings {
   eventHub: {
@@ -195,6 +207,31 @@ export function parseConnectionString(value: string): Map<string, string> {
   return parts;
 }
 
+const clientIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `X__credential` and `X__clientId` of an identity-based connection (see IdentityChoice). */
+function identityChoice(env: Env, name: string): IdentityChoice {
+  const credential = read(env, `${name}__credential`);
+  const clientId = read(env, `${name}__clientId`);
+  if (credential === undefined) {
+    if (clientId !== undefined) {
+      throw new ConfigurationError(`${name}__clientId`, `needs ${name}__credential=managedidentity`);
+    }
+    return {};
+  }
+  if (credential.toLowerCase() !== 'managedidentity') {
+    throw new ConfigurationError(
+      `${name}__credential`,
+      `'${credential}' is not supported; use managedidentity`,
+    );
+  }
+  if (clientId === undefined) return {};
+  if (!clientIdPattern.test(clientId)) {
+    throw new ConfigurationError(`${name}__clientId`, `'${clientId}' is not a client id (a GUID)`);
+  }
+  return { managedIdentityClientId: clientId };
+}
+
 function eventHubConnection(env: Env, name: string): EventHubConnectionSettings {
   const connectionString = read(env, name);
   if (connectionString !== undefined) {
@@ -212,7 +249,7 @@ function eventHubConnection(env: Env, name: string): EventHubConnectionSettings 
         `'${namespace}' is not a host name such as myhub.servicebus.windows.net`,
       );
     }
-    return { kind: 'identity', fullyQualifiedNamespace: namespace };
+    return { kind: 'identity', fullyQualifiedNamespace: namespace, ...identityChoice(env, name) };
   }
   throw new ConfigurationError(
     name,
@@ -235,7 +272,7 @@ function cosmosConnection(env: Env, name: string): CosmosConnectionSettings {
   const endpoint = read(env, `${name}__accountEndpoint`);
   if (endpoint !== undefined) {
     checkUrl(`${name}__accountEndpoint`, endpoint, 'the value');
-    return { kind: 'identity', endpoint };
+    return { kind: 'identity', endpoint, ...identityChoice(env, name) };
   }
   throw new ConfigurationError(
     name,
@@ -269,7 +306,7 @@ function blobConnection(env: Env, name: string): BlobConnectionSettings {
   const serviceUri = read(env, serviceUriSetting);
   if (serviceUri !== undefined) {
     checkUrl(serviceUriSetting, serviceUri, 'the value');
-    return { kind: 'identity', serviceUri };
+    return { kind: 'identity', serviceUri, ...identityChoice(env, name) };
   }
   throw new ConfigurationError(
     name,

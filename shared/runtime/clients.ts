@@ -1,6 +1,6 @@
 import { CosmosClient, Database } from '@azure/cosmos';
 import { EventHubProducerClient } from '@azure/event-hubs';
-import { DefaultAzureCredential, TokenCredential } from '@azure/identity';
+import { DefaultAzureCredential, ManagedIdentityCredential, TokenCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
 import Redis from 'ioredis';
 import {
@@ -8,6 +8,7 @@ import {
   CosmosConnectionSettings,
   EventHubConnectionSettings,
   getSettings,
+  IdentityChoice,
 } from '../config/settings';
 import { onShutdown } from '../hosting/registry';
 
@@ -16,9 +17,17 @@ import { onShutdown } from '../hosting/registry';
  * Functions call these getters; tests and commands may build their own clients with the factories.
  */
 
-let credential: TokenCredential | undefined;
-function azureCredential(): TokenCredential {
-  credential ??= new DefaultAzureCredential();
+/** One credential per identity, shared by the clients that use it (each caches its own tokens). */
+const credentials = new Map<string, TokenCredential>();
+function azureCredential(choice: IdentityChoice): TokenCredential {
+  const clientId = choice.managedIdentityClientId;
+  const key = clientId ?? '(default)';
+  let credential = credentials.get(key);
+  if (credential === undefined) {
+    credential =
+      clientId === undefined ? new DefaultAzureCredential() : new ManagedIdentityCredential({ clientId });
+    credentials.set(key, credential);
+  }
   return credential;
 }
 
@@ -29,7 +38,7 @@ export function createCosmosClient(connection: CosmosConnectionSettings): Cosmos
     ? new CosmosClient({ endpoint: connection.endpoint, key: connection.key, connectionPolicy })
     : new CosmosClient({
         endpoint: connection.endpoint,
-        aadCredentials: azureCredential(),
+        aadCredentials: azureCredential(connection),
         connectionPolicy,
       });
 }
@@ -37,7 +46,7 @@ export function createCosmosClient(connection: CosmosConnectionSettings): Cosmos
 export function createBlobServiceClient(connection: BlobConnectionSettings): BlobServiceClient {
   return connection.kind === 'connectionString'
     ? BlobServiceClient.fromConnectionString(connection.connectionString)
-    : new BlobServiceClient(connection.serviceUri, azureCredential());
+    : new BlobServiceClient(connection.serviceUri, azureCredential(connection));
 }
 
 export function createEventHubProducer(
@@ -46,7 +55,11 @@ export function createEventHubProducer(
 ): EventHubProducerClient {
   return connection.kind === 'connectionString'
     ? new EventHubProducerClient(connection.connectionString, eventHubName)
-    : new EventHubProducerClient(connection.fullyQualifiedNamespace, eventHubName, azureCredential());
+    : new EventHubProducerClient(
+        connection.fullyQualifiedNamespace,
+        eventHubName,
+        azureCredential(connection),
+      );
 }
 
 export function createRedisClient(url: string): Redis {

@@ -67,6 +67,7 @@ describe('infra', () => {
       ]),
     );
     // Plausible values for each name, as Azure would resolve them.
+    const identityClientId = '6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b';
     const values: Record<string, string> = {
       EventHubConnection__fullyQualifiedNamespace: 'evhns-x.servicebus.windows.net',
       CosmosDBConnection__accountEndpoint: 'https://cosmos-x.documents.azure.com:443/',
@@ -75,14 +76,30 @@ describe('infra', () => {
       EVENTHUB_NAME: 'clickstream',
       CORS_ALLOWED_ORIGINS: 'https://shop.example',
     };
-    const env = Object.fromEntries(names.map((name) => [name, values[name] ?? 'x']));
+    // What the identity's settings resolve to: `managedidentity` and the identity's client id.
+    const resolved = (name: string) =>
+      values[name] ??
+      (name.endsWith('__credential')
+        ? 'managedidentity'
+        : name.endsWith('__clientId')
+          ? identityClientId
+          : 'x');
+    const env = Object.fromEntries(names.map((name) => [name, resolved(name)]));
     const settings = parseSettings(env);
+    // Every connection uses the app's user-assigned identity.
     expect(settings.eventHub.connection).toEqual({
       kind: 'identity',
       fullyQualifiedNamespace: 'evhns-x.servicebus.windows.net',
+      managedIdentityClientId: identityClientId,
     });
-    expect(settings.cosmos.connection.kind).toBe('identity');
-    expect(settings.archive.connection.kind).toBe('identity');
+    expect(settings.cosmos.connection).toMatchObject({
+      kind: 'identity',
+      managedIdentityClientId: identityClientId,
+    });
+    expect(settings.archive.connection).toMatchObject({
+      kind: 'identity',
+      managedIdentityClientId: identityClientId,
+    });
     // No connection strings or keys, apart from Redis (infra/modules/redis.bicep) and Application Insights'
     // connection string, which is no credential once local auth is off.
     expect(names.filter((n) => /connection_?string|account_?key|shared_?access_?key/i.test(n))).toEqual([

@@ -59,6 +59,48 @@ describe('parseSettings', () => {
     });
   });
 
+  it('takes the user-assigned identity of each connection from __credential and __clientId', () => {
+    const clientId = '6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b';
+    const settings = parseSettings({
+      ...minimal,
+      CosmosDBConnection: undefined,
+      CosmosDBConnection__accountEndpoint: 'https://acct.documents.azure.com:443/',
+      CosmosDBConnection__credential: 'managedidentity',
+      CosmosDBConnection__clientId: clientId,
+      ArchiveStorage: undefined,
+      ArchiveStorage__blobServiceUri: 'https://acct.blob.core.windows.net',
+      ArchiveStorage__credential: 'ManagedIdentity',
+    });
+    expect(settings.cosmos.connection).toEqual({
+      kind: 'identity',
+      endpoint: 'https://acct.documents.azure.com:443/',
+      managedIdentityClientId: clientId,
+    });
+    // The system-assigned identity (or AZURE_CLIENT_ID's) when no client id is given.
+    expect(settings.archive.connection).toEqual({
+      kind: 'identity',
+      serviceUri: 'https://acct.blob.core.windows.net',
+    });
+    const identity = {
+      ...minimal,
+      EventHubConnection: undefined,
+      EventHubConnection__fullyQualifiedNamespace: 'ns.servicebus.windows.net',
+    };
+    expect(() => parseSettings({ ...identity, EventHubConnection__credential: 'secret' })).toThrow(
+      /EventHubConnection__credential: 'secret' is not supported; use managedidentity/,
+    );
+    expect(() => parseSettings({ ...identity, EventHubConnection__clientId: clientId })).toThrow(
+      /EventHubConnection__clientId: needs EventHubConnection__credential=managedidentity/,
+    );
+    expect(() =>
+      parseSettings({
+        ...identity,
+        EventHubConnection__credential: 'managedidentity',
+        EventHubConnection__clientId: 'my-identity',
+      }),
+    ).toThrow(/EventHubConnection__clientId: 'my-identity' is not a client id/);
+  });
+
   it('writes allowed origins as browsers send them, so that they can match', () => {
     const settings = parseSettings({
       ...minimal,
