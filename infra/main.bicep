@@ -187,6 +187,10 @@ module functionApp 'modules/functionApp.bicep' = {
       ArchiveStorage__credential: 'managedidentity'
       ArchiveStorage__clientId: identity.outputs.clientId
       CORS_ALLOWED_ORIGINS: corsAllowedOrigins
+      // The nightly campaign batch plans the leads of a file shipped with the app, which a fresh deployment
+      // does not have (docs/deploy.md, "Campaign optimisation"): off until it does. The form without dots
+      // is the one Linux accepts.
+      AzureWebJobs_campaignBatchPlan_Disabled: 'true'
     }
   }
   // No dependsOn needed: using a module's outputs waits for the whole module, role assignments

@@ -76,18 +76,40 @@ export function loadFunctionModules(dir: string, extension = '.js'): string[] {
   return files;
 }
 
+/**
+ * The app setting that disables a function, if one does: `AzureWebJobs.<name>.Disabled`, or
+ * `AzureWebJobs_<name>_Disabled` where setting names cannot hold dots (Linux), set to `true` or `1`, as
+ * the Functions host reads them.
+ */
+export function disabledBy(
+  env: Readonly<Record<string, string | undefined>>,
+  functionName: string,
+): string | undefined {
+  for (const setting of [`AzureWebJobs.${functionName}.Disabled`, `AzureWebJobs_${functionName}_Disabled`]) {
+    const value = env[setting]?.trim().toLowerCase();
+    if (value === 'true' || value === '1') return setting;
+  }
+  return undefined;
+}
+
 export async function startFunctionsHost(options: FunctionsHostOptions = {}): Promise<FunctionsHost> {
   const log = options.log ?? stderrLogger;
   const env = options.env ?? process.env;
-  const registrations = options.registrations ?? listRegistrations();
+  const registered = options.registrations ?? listRegistrations();
   const config = isHostConfig(options.hostJson) ? options.hostJson : hostConfigFrom(options.hostJson);
   const invocations = new Invocations(log);
   const names = new Set<string>();
-  for (const registration of registrations) {
+  for (const registration of registered) {
     if (names.has(registration.name))
       throw new Error(`two functions are registered as '${registration.name}'`);
     names.add(registration.name);
   }
+  // Disabled functions are not served or triggered, as in Azure (their HTTP routes answer 404).
+  const registrations = registered.filter((registration) => {
+    const setting = disabledBy(env, registration.name);
+    if (setting !== undefined) log('information', `function ${registration.name} is disabled (${setting})`);
+    return setting === undefined;
+  });
 
   const http = registrations.flatMap((r) =>
     r.kind === 'http' ? [{ name: r.name, options: r.options }] : [],

@@ -107,6 +107,13 @@ describe('infra', () => {
     ]);
   });
 
+  it('disables the nightly campaign batch by the name it is registered under', () => {
+    const settings = objectKeys(read('main.bicep'), /^\s*appSettings: \{$/);
+    expect(settings).toContain('AzureWebJobs_campaignBatchPlan_Disabled');
+    const registration = readFileSync(join(infra, '..', 'functions', 'campaignBatchPlan.ts'), 'utf8');
+    expect(registration).toContain("registerTimer('campaignBatchPlan',");
+  });
+
   it('grants the identity the roles the connections need', () => {
     const roleIds = read('modules/roles.bicep');
     const uses = (file: string, role: string) => expect(read(file)).toContain(`roleIds.${role}`);

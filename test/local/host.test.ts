@@ -280,6 +280,44 @@ describe('local Functions host: HTTP triggers', () => {
   });
 });
 
+describe('local Functions host: disabled functions', () => {
+  it('neither serves nor triggers a function its AzureWebJobs.<name>.Disabled setting disables', async () => {
+    const lines: string[] = [];
+    const disabledHost = await startFunctionsHost({
+      port: 0,
+      registrations: [
+        ...listRegistrations(),
+        // Would fail the start (no 25th hour) if the host tried to schedule it.
+        { kind: 'timer', name: 'nightly', options: { schedule: '0 0 25 * * *', handler: () => undefined } },
+      ],
+      hostJson: { extensions: { http: { routePrefix: 'api' } } },
+      env: {
+        'AzureWebJobs.itemsList.Disabled': 'true',
+        // The form for setting names without dots (Linux), and 1 for true.
+        AzureWebJobs_nightly_Disabled: '1',
+        'AzureWebJobs.upload.Disabled': 'false',
+      },
+      log: (_level, message) => lines.push(message),
+      runShutdownHooksOnStop: false,
+    });
+    try {
+      // items/list is served by nobody now: items/{id} answers it instead.
+      const list = await fetch(`${disabledHost.url}/api/items/list`);
+      expect(await list.json()).toEqual({ id: 'list', variant: null });
+      expect((await fetch(`${disabledHost.url}/api/upload`, { method: 'POST' })).status).toBe(200);
+      expect(disabledHost.httpFunctions.map((f) => f.name)).not.toContain('itemsList');
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          'function itemsList is disabled (AzureWebJobs.itemsList.Disabled)',
+          'function nightly is disabled (AzureWebJobs_nightly_Disabled)',
+        ]),
+      );
+    } finally {
+      await disabledHost.stop();
+    }
+  });
+});
+
 describe('local Functions host: stop and module loading', () => {
   it('waits for invocations in flight, then refuses connections and runs the shutdown hooks', async () => {
     const started = new Promise<void>((resolve) => (slowStarted = resolve));
