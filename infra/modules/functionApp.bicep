@@ -51,6 +51,9 @@ var hostSettings = {
   // by this variable.
   AZURE_CLIENT_ID: identityClientId
   RedisConnection: redisConnection
+  // The remote build's npm install sees app settings as environment variables: onnxruntime-node's
+  // install step would otherwise download GPU libraries; its CPU build is inside the package.
+  ONNXRUNTIME_NODE_INSTALL: 'skip'
 }
 
 resource app 'Microsoft.Web/sites@2024-04-01' = {
