@@ -4,11 +4,15 @@ import { retrainFromArchive } from '../models/affinity/retrain';
 import { getSettings } from '../shared/config/settings';
 import { registerTimer } from '../shared/hosting/registry';
 import { getAffinityBundleStore } from '../shared/affinity/runtime';
-import { getBlobServiceClient } from '../shared/runtime/clients';
+import { RedisColdStartStore } from '../shared/coldstart/coldStartStore';
+import { getBlobServiceClient, getRedis } from '../shared/runtime/clients';
 
 /**
  * Retrains the product-affinity model from the clickstream archive on AFFINITY_RETRAIN_SCHEDULE and
  * publishes it; `latest` moves only if its held-out metrics are not worse than the serving model's.
+ * Then Redis gets the cold-start lists of the model `latest` names (unless it holds them already), for
+ * the offer function's users without history. Failing that is logged as an error with the invocation
+ * id, does not fail the run, and the next run retries it.
  */
 const settings = getSettings();
 const timerSchema = z.object({ isPastDue: z.boolean().optional() });
@@ -27,9 +31,16 @@ registerTimer('retrainAffinity', {
       getAffinityBundleStore(),
       settings.affinity,
       (message) => context.log(message),
+      new Date(),
+      {
+        coldStart: new RedisColdStartStore(getRedis(), settings.redis.keyPrefix),
+        logError: (message) => context.error(`${message} (invocation ${context.invocationId})`),
+      },
     );
+    const model = result.outcome ? (result.outcome.promoted ? 'promoted' : 'not promoted') : 'skipped';
+    const coldStart = result.coldStart ? `, cold start ${result.coldStart.status}` : '';
     context.log(
-      `affinity retrain: ${result.interactions} interactions, ${result.outcome ? (result.outcome.promoted ? 'promoted' : 'not promoted') : 'skipped'}`,
+      `affinity retrain: ${result.interactions} interactions, ${result.skippedBlobs.length} archive blobs skipped, ${model}${coldStart}`,
     );
   },
 });

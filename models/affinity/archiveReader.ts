@@ -1,5 +1,10 @@
 import { ContainerClient } from '@azure/storage-blob';
-import { readArchivedEvents } from '../../shared/archive/archiveReader';
+import {
+  ArchiveReaderOptions,
+  emptyArchiveReadStats,
+  readArchivedEvents,
+  SkippedBlob,
+} from '../../shared/archive/archiveReader';
 import { eventTypeWeights, Interaction, MAX_ID_LENGTH } from './interactions';
 
 /**
@@ -7,7 +12,9 @@ import { eventTypeWeights, Interaction, MAX_ID_LENGTH } from './interactions';
  * `{hub}/{partition}/{yyyy}/{MM}/{dd}/{HH}/….jsonl.gz`, through `readArchivedEvents` (shared/archive),
  * which lists only the window's days and yields each event once. Product events become interactions
  * weighted by type (view 1, click 2, cart 4, purchase 8); offer events and unreadable lines are counted
- * and skipped, since ingest validated them once already and one bad line must not stop retraining.
+ * and skipped, since ingest validated them once already and one bad line must not stop retraining; a
+ * blob that cannot be read at all (corrupt gzip, nothing but bad lines) is skipped and reported by name.
+ * A download that keeps failing (Blob down) throws, so no model is trained on part of the window.
  */
 
 export interface ArchiveReadResult {
@@ -15,6 +22,8 @@ export interface ArchiveReadResult {
   blobs: number;
   skippedLines: number;
   duplicateEvents: number;
+  /** Blobs left out, with why: the interactions come from the other blobs. */
+  skippedBlobs: SkippedBlob[];
 }
 
 export interface ArchiveReadOptions {
@@ -24,7 +33,12 @@ export interface ArchiveReadOptions {
   to: Date;
   maxInteractions?: number;
   onProgress?: (message: string) => void;
+  /** Backoff of the download retries (tests make it short). */
+  retry?: ArchiveReaderOptions['retry'];
 }
+
+/** Skipped blobs named one by one in the log, at most this many; the count covers the rest. */
+const SKIPPED_BLOBS_LOGGED = 20;
 
 function validId(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH;
@@ -53,7 +67,7 @@ export async function readArchiveInteractions(
   options: ArchiveReadOptions,
 ): Promise<ArchiveReadResult> {
   const maxInteractions = options.maxInteractions ?? 50_000_000;
-  const stats = { blobs: 0, unreadableLines: 0, duplicateEvents: 0 };
+  const stats = emptyArchiveReadStats();
   const interactions: Interaction[] = [];
   let notProductEvents = 0;
   let reportedBlobs = 0;
@@ -62,7 +76,8 @@ export async function readArchiveInteractions(
     to: options.to,
     ...(options.eventHubName === undefined ? {} : { eventHubName: options.eventHubName }),
   };
-  for await (const record of readArchivedEvents(container, window, stats)) {
+  const readerOptions = options.retry === undefined ? {} : { retry: options.retry };
+  for await (const record of readArchivedEvents(container, window, stats, readerOptions)) {
     const interaction = interactionFromEvent(record.event);
     if (interaction === undefined) {
       const type = (record.event as { type?: unknown }).type;
@@ -83,9 +98,14 @@ export async function readArchiveInteractions(
     blobs: stats.blobs,
     skippedLines: stats.unreadableLines + notProductEvents,
     duplicateEvents: stats.duplicateEvents,
+    skippedBlobs: stats.skippedBlobs,
   };
+  for (const skipped of result.skippedBlobs.slice(0, SKIPPED_BLOBS_LOGGED))
+    options.onProgress?.(`skipped archive blob ${skipped.name}: ${skipped.reason}`);
+  if (result.skippedBlobs.length > SKIPPED_BLOBS_LOGGED)
+    options.onProgress?.(`… and ${result.skippedBlobs.length - SKIPPED_BLOBS_LOGGED} more skipped blobs`);
   options.onProgress?.(
-    `${result.blobs} archive blobs, ${result.interactions.length} interactions, ${result.skippedLines} lines skipped, ${result.duplicateEvents} duplicates dropped`,
+    `${result.blobs} archive blobs, ${result.skippedBlobs.length} blobs skipped, ${result.interactions.length} interactions, ${result.skippedLines} lines skipped, ${result.duplicateEvents} duplicates dropped`,
   );
   return result;
 }

@@ -1,7 +1,15 @@
 import { ContainerClient } from '@azure/storage-blob';
 import { AffinitySettings } from '../../shared/config/settings';
 import { AffinityBundleStore, PublishOutcome } from '../../shared/affinity/bundleStore';
-import { readArchiveInteractions } from './archiveReader';
+import { BundleFiles } from '../../shared/affinity/bundle';
+import { SkippedBlob } from '../../shared/archive/archiveReader';
+import { VersionedColdStartStore } from '../../shared/coldstart/coldStartStore';
+import {
+  ColdStartSync,
+  ColdStartSyncOptions,
+  syncColdStartToLatest,
+} from '../../shared/coldstart/coldStartSync';
+import { ArchiveReadOptions, readArchiveInteractions } from './archiveReader';
 import { trainAffinityModel } from './train';
 
 /** Fewer interactions than this make metrics noise; retraining then keeps the current model. */
@@ -9,8 +17,27 @@ export const MIN_RETRAIN_INTERACTIONS = 1000;
 
 export interface RetrainResult {
   interactions: number;
+  /** Archive blobs that could not be read and were left out of the training data. */
+  skippedBlobs: SkippedBlob[];
   /** Undefined when there was too little data to train. */
   outcome: PublishOutcome | undefined;
+  /** Whether Redis holds the cold-start lists of the serving model; undefined without a cold-start store. */
+  coldStart: ColdStartSync | undefined;
+}
+
+export interface RetrainOptions {
+  /**
+   * Where the offer function reads cold-start scores. With it, every run ends by making it hold the
+   * cold-start lists of the model `latest` names (the one just promoted, or the one still serving).
+   */
+  coldStart?: VersionedColdStartStore;
+  /**
+   * Failures the run survives but someone should see (cold-start lists not loaded); `log` without it.
+   */
+  logError?: (message: string) => void;
+  /** Backoffs (tests make them short). */
+  archiveRetry?: ArchiveReadOptions['retry'];
+  coldStartRetry?: ColdStartSyncOptions['retry'];
 }
 
 /** Where the clickstream archive is: its container, and the hub whose folder to read. */
@@ -22,28 +49,53 @@ export interface ArchiveSource {
 /**
  * One retraining round, as the timer function and `affinity train` + `publish` run it: read the
  * archive window, train with held-out metrics, publish the bundle, and let the store move `latest`
- * only if the new metrics are not worse.
+ * only if the new metrics are not worse. Archive blobs that cannot be read are skipped and reported; a
+ * Blob outage that outlasts the retries fails the run (nothing is published). Then, with a cold-start
+ * store, Redis gets the cold-start lists of whatever `latest` names, unless it holds them already. That
+ * step runs even when training was skipped or failed, and its failure never fails the run or undoes a
+ * promotion: it is logged, and the next run repairs it.
  */
-
 export async function retrainFromArchive(
   archive: ArchiveSource,
   store: AffinityBundleStore,
   settings: AffinitySettings,
   log: (message: string) => void,
   now: Date = new Date(),
+  options: RetrainOptions = {},
 ): Promise<RetrainResult> {
+  let result: Awaited<ReturnType<typeof trainAndPublish>>;
+  try {
+    result = await trainAndPublish(archive, store, settings, log, now, options);
+  } catch (error) {
+    // Nothing was published: the model that serves stays, and Redis should still hold its lists.
+    await syncColdStart(store, log, options, undefined);
+    throw error;
+  }
+  return { ...result.result, coldStart: await syncColdStart(store, log, options, result.trained) };
+}
+
+async function trainAndPublish(
+  archive: ArchiveSource,
+  store: AffinityBundleStore,
+  settings: AffinitySettings,
+  log: (message: string) => void,
+  now: Date,
+  options: RetrainOptions,
+): Promise<{ result: Omit<RetrainResult, 'coldStart'>; trained?: { files: Partial<BundleFiles> } }> {
   const from = new Date(now.getTime() - settings.trainingDays * 24 * 3600 * 1000);
   const read = await readArchiveInteractions(archive.container, {
     from,
     to: now,
     onProgress: log,
     ...(archive.eventHubName === undefined ? {} : { eventHubName: archive.eventHubName }),
+    ...(options.archiveRetry === undefined ? {} : { retry: options.archiveRetry }),
   });
+  const { skippedBlobs } = read;
   if (read.interactions.length < MIN_RETRAIN_INTERACTIONS) {
     log(
       `affinity retrain: only ${read.interactions.length} interactions since ${from.toISOString()}; keeping the current model`,
     );
-    return { interactions: read.interactions.length, outcome: undefined };
+    return { result: { interactions: read.interactions.length, skippedBlobs, outcome: undefined } };
   }
   const bundle = await trainAffinityModel(read.interactions, {
     lambda: settings.lambda,
@@ -53,5 +105,39 @@ export async function retrainFromArchive(
   });
   const outcome = await store.publish(bundle.files);
   log(`affinity retrain: ${outcome.reason}`);
-  return { interactions: read.interactions.length, outcome };
+  return {
+    result: { interactions: read.interactions.length, skippedBlobs, outcome },
+    trained: { files: bundle.files },
+  };
+}
+
+async function syncColdStart(
+  store: AffinityBundleStore,
+  log: (message: string) => void,
+  options: RetrainOptions,
+  trained: { files: Partial<BundleFiles> } | undefined,
+): Promise<ColdStartSync | undefined> {
+  if (options.coldStart === undefined) return undefined;
+  const sync = await syncColdStartToLatest(store, options.coldStart, {
+    onRetry: log,
+    ...(trained === undefined ? {} : { candidate: trained.files }),
+    ...(options.coldStartRetry === undefined ? {} : { retry: options.coldStartRetry }),
+  });
+  switch (sync.status) {
+    case 'loaded':
+      log(
+        `affinity retrain: cold-start lists of ${sync.version} loaded into Redis (${sync.lists} lists, ${sync.globalItems} items in the global one)`,
+      );
+      break;
+    case 'current':
+      log(`affinity retrain: Redis already holds the cold-start lists of ${sync.version}`);
+      break;
+    case 'no-model':
+      break;
+    case 'failed':
+      (options.logError ?? log)(
+        `affinity retrain: cold-start lists of ${sync.version ?? 'the latest model'} NOT loaded into Redis: ${sync.error}; the model itself is published as decided, and the next run loads them`,
+      );
+  }
+  return sync;
 }

@@ -1,4 +1,5 @@
 import { AffinityModel, loadAffinityModelFromFiles, LoadOptions } from './affinityModel';
+import { BundleError } from './bundle';
 import { AffinityBundleStore } from './bundleStore';
 
 export interface AffinityModelProviderOptions {
@@ -10,6 +11,12 @@ export interface AffinityModelProviderOptions {
   log?: (message: string) => void;
   loadOptions?: LoadOptions;
   now?: () => number;
+  /**
+   * After a check that failed for a reason that may pass (Blob unreachable, throttled, a reset
+   * download), the next one is due after this delay, doubled per further failure, with jitter, and
+   * never later than `refreshIntervalMs`. Default 1 s.
+   */
+  retryBaseMs?: number;
 }
 
 /**
@@ -17,11 +24,15 @@ export interface AffinityModelProviderOptions {
  * current model; at most every `refreshIntervalMs` that also starts a background check of the `latest`
  * pointer, and a new version is loaded beside the old one and swapped in only once it loaded and passed
  * its checks. A corrupt or incompatible bundle is refused with a log line naming it, and the previous
- * model keeps serving; the refused version is not retried until the pointer changes again.
+ * model keeps serving; the refused version is not retried until the pointer changes again. Only a bundle
+ * that is bad in itself (a BundleError: incompatible, not matching its digests, failing the probe run)
+ * is refused: a read that failed on the way (a Blob 503, a reset connection) is retried with a backoff.
  */
 export class AffinityModelProvider {
   private model: AffinityModel | undefined;
-  private lastCheck = Number.NEGATIVE_INFINITY;
+  private nextCheckAt = Number.NEGATIVE_INFINITY;
+  /** Checks in a row that failed for a reason that may pass; sets the backoff of the next one. */
+  private failures = 0;
   private checking: Promise<void> | undefined;
   private refusedEtag: string | undefined;
   private closed = false;
@@ -36,11 +47,7 @@ export class AffinityModelProvider {
 
   /** The model now, without waiting; starts a background check when one is due. */
   current(): AffinityModel | undefined {
-    if (
-      !this.closed &&
-      this.checking === undefined &&
-      this.now() - this.lastCheck >= this.options.refreshIntervalMs
-    ) {
+    if (!this.closed && this.checking === undefined && this.now() >= this.nextCheckAt) {
       void this.refresh();
     }
     return this.model;
@@ -58,29 +65,47 @@ export class AffinityModelProvider {
 
   /** Checks the pointer now (also what the background check runs); never throws. */
   refresh(): Promise<void> {
-    this.checking ??= this.check().finally(() => {
-      this.lastCheck = this.now();
-      this.checking = undefined;
-    });
+    this.checking ??= this.check().then(
+      (outcome) => {
+        this.failures = outcome === 'retry' ? this.failures + 1 : 0;
+        this.nextCheckAt = this.now() + this.delayAfter(outcome);
+        this.checking = undefined;
+      },
+      () => {
+        // check() catches everything it expects; whatever else stays out of the request path.
+        this.nextCheckAt = this.now() + this.options.refreshIntervalMs;
+        this.checking = undefined;
+      },
+    );
     return this.checking;
   }
 
-  private async check(): Promise<void> {
+  /** Until the next check: the refresh interval, or after a failure that may pass a shorter backoff. */
+  private delayAfter(outcome: 'done' | 'retry'): number {
+    const interval = this.options.refreshIntervalMs;
+    if (outcome === 'done') return interval;
+    const backoff = (this.options.retryBaseMs ?? 1000) * 2 ** Math.min(this.failures - 1, 30);
+    // Jitter in [0.5, 1] of the backoff, so processes that failed together do not retry together.
+    return Math.min(interval, backoff * (0.5 + Math.random() / 2));
+  }
+
+  private async check(): Promise<'done' | 'retry'> {
     let latest;
     try {
       latest = await this.options.store.readLatest();
     } catch (error) {
+      const retry = !(error instanceof BundleError);
       this.log(
-        `affinity: cannot read the latest pointer (${describe(error)}); keeping ${this.model?.version ?? 'no model'}`,
+        `affinity: cannot read the latest pointer (${describe(error)}); keeping ${this.model?.version ?? 'no model'}${retry ? '; retrying soon' : ''}`,
       );
-      return;
+      return retry ? 'retry' : 'done';
     }
     if (
       latest === undefined ||
       latest.pointer.version === this.model?.version ||
       latest.etag === this.refusedEtag
     )
-      return;
+      return 'done';
     const version = latest.pointer.version;
     let loaded: AffinityModel;
     try {
@@ -89,21 +114,28 @@ export class AffinityModelProvider {
         this.options.loadOptions,
       );
     } catch (error) {
+      const keeping = this.model?.version ?? 'no model';
+      if (!(error instanceof BundleError)) {
+        // The bundle may be fine: the read failed on the way. Not refused, so the next check retries it.
+        this.log(
+          `affinity: cannot load model ${version} (${describe(error)}); keeping ${keeping}; retrying soon`,
+        );
+        return 'retry';
+      }
       this.refusedEtag = latest.etag;
-      this.log(
-        `affinity: refused model ${version}: ${describe(error)}; keeping ${this.model?.version ?? 'no model'}`,
-      );
-      return;
+      this.log(`affinity: refused model ${version}: ${describe(error)}; keeping ${keeping}`);
+      return 'done';
     }
     if (this.closed) {
       await loaded.close();
-      return;
+      return 'done';
     }
     const previous = this.model;
     this.model = loaded;
     this.refusedEtag = undefined;
     this.log(`affinity: serving model ${version}${previous ? ` (replaced ${previous.version})` : ''}`);
     if (previous) this.releaseLater(previous);
+    return 'done';
   }
 
   private releaseLater(model: AffinityModel): void {

@@ -1,5 +1,6 @@
-import { ContainerClient } from '@azure/storage-blob';
+import { ContainerClient, RestError } from '@azure/storage-blob';
 import { gunzipSync } from 'node:zlib';
+import { isTransientStatus, RetryOptions, withRetry } from '../resilience/retry';
 import { ArchivedEvent } from './eventArchive';
 
 /**
@@ -7,8 +8,12 @@ import { ArchivedEvent } from './eventArchive';
  * `{hub}/{partition}/{yyyy}/{MM}/{dd}/{HH}/….jsonl.gz`; with a time window only the days of the window are
  * listed and only the hours inside it are read. A batch redelivered with other boundaries is archived
  * twice, so events are yielded once per (hub, partition, position). Lines that are not JSON are
- * counted, not fatal: one bad line must not stop a retraining. Memory holds one blob at a time plus the
- * set of (partition, position) pairs seen.
+ * counted, not fatal: one bad line must not stop a retraining. Neither must one bad blob: a blob that
+ * cannot be decompressed, holds no readable line, or was deleted between listing and reading is skipped
+ * and reported by name and reason in the stats. A download that fails for a reason that may pass
+ * (throttling, 5xx, a reset connection) is retried with backoff, and if it keeps failing the read
+ * throws: training on whatever part of the window happened to be reachable would be a silent gap.
+ * Memory holds one blob at a time plus the set of (partition, position) pairs seen.
  */
 
 export interface ArchiveWindow {
@@ -20,11 +25,31 @@ export interface ArchiveWindow {
   to?: Date;
 }
 
+export interface SkippedBlob {
+  name: string;
+  reason: string;
+}
+
 export interface ArchiveReadStats {
+  /** Blobs read (not counting the skipped ones). */
   blobs: number;
   unreadableLines: number;
   duplicateEvents: number;
+  /** Blobs left out because their contents cannot be read, in the order they were met. */
+  skippedBlobs: SkippedBlob[];
 }
+
+export function emptyArchiveReadStats(): ArchiveReadStats {
+  return { blobs: 0, unreadableLines: 0, duplicateEvents: 0, skippedBlobs: [] };
+}
+
+export interface ArchiveReaderOptions {
+  /** Backoff of the retries of a blob download that failed for a reason that may pass. */
+  retry?: Partial<Omit<RetryOptions, 'isTransient'>>;
+}
+
+/** 4 attempts over about 10 s on top of the SDK's own retries: a longer Blob outage fails the read. */
+const downloadRetry: Omit<RetryOptions, 'isTransient'> = { attempts: 4, baseDelayMs: 1000, maxDelayMs: 8000 };
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
@@ -46,10 +71,46 @@ async function childPrefixes(container: ContainerClient, prefix: string): Promis
   return prefixes;
 }
 
-/** Blob bodies may arrive still gzipped or already decoded (Content-Encoding: gzip); accept both. */
-function decode(body: Buffer): string {
+/**
+ * Blob bodies may arrive still gzipped or already decoded (Content-Encoding: gzip); accept both. A
+ * gzip body that does not decompress (truncated, corrupt, failing its CRC) is the reason returned.
+ */
+function decode(body: Buffer): { text: string } | { reason: string } {
   const gzipped = body.length >= 2 && body[0] === 0x1f && body[1] === 0x8b;
-  return (gzipped ? gunzipSync(body) : body).toString('utf8');
+  if (!gzipped) return { text: body.toString('utf8') };
+  try {
+    return { text: gunzipSync(body).toString('utf8') };
+  } catch (error) {
+    return { reason: `cannot decompress: ${messageOf(error)}` };
+  }
+}
+
+/** Errors from Node's own modules (zlib, net) may come from another realm than `Error` (as under jest). */
+function messageOf(error: unknown): string {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(error);
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof RestError && error.statusCode === 404;
+}
+
+/** The blob's bytes, or undefined if it was deleted since it was listed (a lifecycle rule, a cleanup). */
+async function download(
+  container: ContainerClient,
+  name: string,
+  options: ArchiveReaderOptions,
+): Promise<Buffer | undefined> {
+  try {
+    return await withRetry(() => container.getBlockBlobClient(name).downloadToBuffer(), {
+      ...downloadRetry,
+      ...options.retry,
+      isTransient: isTransientStatus,
+    });
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw new Error(`cannot read archive blob ${name}: ${messageOf(error)}`, { cause: error });
+  }
 }
 
 /** The archive blobs of the window (all of them without one), hub by hub and partition by partition. */
@@ -76,26 +137,47 @@ async function* archiveBlobNames(container: ContainerClient, window: ArchiveWind
 export async function* readArchivedEvents(
   container: ContainerClient,
   window: ArchiveWindow = {},
-  stats: ArchiveReadStats = { blobs: 0, unreadableLines: 0, duplicateEvents: 0 },
+  stats: ArchiveReadStats = emptyArchiveReadStats(),
+  options: ArchiveReaderOptions = {},
 ): AsyncGenerator<ArchivedEvent & { eventHubName: string }> {
   const seen = new Set<string>();
   for await (const name of archiveBlobNames(container, window)) {
     const eventHubName = name.slice(0, name.indexOf('/'));
-    const text = decode(await container.getBlockBlobClient(name).downloadToBuffer());
-    stats.blobs += 1;
-    for (const line of text.split('\n')) {
+    const body = await download(container, name, options);
+    if (body === undefined) {
+      stats.skippedBlobs.push({ name, reason: 'deleted after it was listed' });
+      continue;
+    }
+    const decoded = decode(body);
+    if ('reason' in decoded) {
+      stats.skippedBlobs.push({ name, reason: decoded.reason });
+      continue;
+    }
+    // Parsed whole before anything is yielded, so a skipped blob contributes nothing, not a part.
+    const records: ArchivedEvent[] = [];
+    let unreadable = 0;
+    for (const line of decoded.text.split('\n')) {
       if (line.trim() === '') continue;
       let record: ArchivedEvent;
       try {
         record = JSON.parse(line) as ArchivedEvent;
       } catch {
-        stats.unreadableLines += 1;
+        unreadable += 1;
         continue;
       }
       if (typeof record.event !== 'object' || record.event === null || typeof record.position !== 'number') {
-        stats.unreadableLines += 1;
+        unreadable += 1;
         continue;
       }
+      records.push(record);
+    }
+    if (records.length === 0 && unreadable > 0) {
+      stats.skippedBlobs.push({ name, reason: `none of its ${unreadable} lines is an archived event` });
+      continue;
+    }
+    stats.blobs += 1;
+    stats.unreadableLines += unreadable;
+    for (const record of records) {
       const key = `${eventHubName}/${record.partitionId}|${record.position}`;
       if (seen.has(key)) {
         stats.duplicateEvents += 1;

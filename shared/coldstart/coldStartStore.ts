@@ -1,8 +1,12 @@
 import Redis from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 
 /**
  * Cold-start product scores for users without history: a global list and lists per context
- * (`category:<name>`, `hour:<0-23>`), each a Redis sorted set of productId → score.
+ * (`category:<name>`, `hour:<0-23>`), each a Redis sorted set of productId → score, plus a record of
+ * the model version they came from and the lists it loaded (`coldstart:@loaded`), written in the same
+ * swap as the lists.
  */
 export interface ColdStartScores {
   global: Array<{ itemId: string; score: number }>;
@@ -12,11 +16,34 @@ export interface ColdStartScores {
 export interface ColdStartStore {
   /** The top products for the first context that has scores, else the global list. */
   topProducts(contexts: readonly string[], limit: number): Promise<Map<string, number>>;
-  /** Replaces every list at once (a new model's scores); readers never see a mix of old and new. */
-  replace(scores: ColdStartScores): Promise<void>;
+  /**
+   * Replaces every list at once (a new model's scores); readers never see a mix of old and new. With a
+   * version, that version is recorded with the lists; without one, the record is cleared.
+   */
+  replace(scores: ColdStartScores, version?: string): Promise<void>;
 }
 
-export class RedisColdStartStore implements ColdStartStore {
+/** A store that records which model version its lists came from (what keeps Redis in step with `latest`). */
+export interface VersionedColdStartStore extends ColdStartStore {
+  /**
+   * The model version whose lists are loaded, if they were loaded with one and every one of them is
+   * still there (an `allkeys-lru` Redis may evict some; a restarted Basic-tier cache has none).
+   */
+  loadedVersion(): Promise<string | undefined>;
+}
+
+const loadedRecordSchema = z.object({ version: z.string(), lists: z.array(z.string()) });
+
+/** Lists under construction expire if their writer dies before the swap. */
+const BUILD_TTL_MS = 10 * 60 * 1000;
+
+/** The replies of a pipeline or MULTI, with the first error thrown (ioredis resolves with them). */
+function checkReplies(replies: Array<[Error | null, unknown]> | null, what: string): void {
+  if (replies === null) throw new Error(`cold-start ${what} was aborted`);
+  for (const [error] of replies) if (error) throw error;
+}
+
+export class RedisColdStartStore implements VersionedColdStartStore {
   constructor(
     private readonly redis: Redis,
     private readonly keyPrefix: string,
@@ -24,6 +51,11 @@ export class RedisColdStartStore implements ColdStartStore {
 
   private key(name: string): string {
     return `${this.keyPrefix}coldstart:${name}`;
+  }
+
+  /** Outside the `coldstart:` namespace, so a build in progress is not among the keys a swap deletes. */
+  private buildKey(build: string, name: string): string {
+    return `${this.keyPrefix}coldstart~${build}:${name}`;
   }
 
   async topProducts(contexts: readonly string[], limit: number): Promise<Map<string, number>> {
@@ -42,29 +74,52 @@ export class RedisColdStartStore implements ColdStartStore {
     return new Map();
   }
 
-  async replace(scores: ColdStartScores): Promise<void> {
-    const lists: Array<[string, ColdStartScores['global']]> = [
-      ['global', scores.global],
-      ...Object.entries(scores.byContext),
-    ];
+  async loadedVersion(): Promise<string | undefined> {
+    const raw = await this.redis.get(this.key('@loaded'));
+    if (raw === null) return undefined;
+    let record: z.infer<typeof loadedRecordSchema>;
+    try {
+      record = loadedRecordSchema.parse(JSON.parse(raw));
+    } catch {
+      return undefined; // not a record this code wrote: reload
+    }
+    if (record.lists.length > 0) {
+      const present = await this.redis.exists(...record.lists.map((name) => this.key(name)));
+      if (present !== record.lists.length) return undefined;
+    }
+    return record.version;
+  }
+
+  async replace(scores: ColdStartScores, version?: string): Promise<void> {
+    const lists = (
+      [['global', scores.global], ...Object.entries(scores.byContext)] as Array<
+        [string, ColdStartScores['global']]
+      >
+    ).filter(([, items]) => items.length > 0);
     // SCAN, not KEYS: the Redis may be shared, and KEYS blocks it while it walks every key.
     const existing: string[] = [];
     for await (const keys of this.redis.scanStream({ match: this.key('*'), count: 500 }))
       existing.push(...(keys as string[]));
-    // Build under temporary keys, then swap all in one MULTI so readers see old or new, never half.
-    const stamp = Date.now().toString(36);
-    const build = this.redis.pipeline();
+    // Build under keys of this replace alone (two replaces at once must not swap in each other's
+    // half-built lists), then swap all in one MULTI so readers see old or new, never half.
+    const build = randomUUID();
+    const pipeline = this.redis.pipeline();
     for (const [name, items] of lists) {
-      if (items.length === 0) continue;
       const args: Array<string | number> = [];
       for (const item of items) args.push(item.score, item.itemId);
-      build.zadd(`${this.key(name)}~${stamp}`, ...args);
+      pipeline.del(this.buildKey(build, name));
+      pipeline.zadd(this.buildKey(build, name), ...args);
+      pipeline.pexpire(this.buildKey(build, name), BUILD_TTL_MS);
     }
-    await build.exec();
+    checkReplies(await pipeline.exec(), 'build');
     const swap = this.redis.multi();
     for (const key of existing) swap.del(key);
-    for (const [name, items] of lists)
-      if (items.length > 0) swap.rename(`${this.key(name)}~${stamp}`, this.key(name));
-    await swap.exec();
+    for (const [name] of lists) {
+      swap.rename(this.buildKey(build, name), this.key(name));
+      swap.persist(this.key(name)); // RENAME keeps the build's expiry
+    }
+    if (version !== undefined)
+      swap.set(this.key('@loaded'), JSON.stringify({ version, lists: lists.map(([name]) => name) }));
+    checkReplies(await swap.exec(), 'swap');
   }
 }

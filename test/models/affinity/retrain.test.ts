@@ -1,20 +1,26 @@
-import { ContainerClient } from '@azure/storage-blob';
+import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+import Redis from 'ioredis';
 import { gzipSync } from 'node:zlib';
 import { retrainFromArchive } from '../../../models/affinity/retrain';
 import { generateSyntheticInteractions } from '../../../models/affinity/synthetic';
 import { BlobAffinityBundleStore } from '../../../shared/affinity/bundleStore';
 import { archiveBlobName } from '../../../shared/archive/eventArchive';
+import { ColdStartScores, RedisColdStartStore } from '../../../shared/coldstart/coldStartStore';
 import { parseAffinitySettings } from '../../../shared/config/settings';
-import { startBlobOnly } from '../../shared/affinity/blobStack';
+import { connectRedisClient, createRedisClient } from '../../../shared/runtime/clients';
+import { startFaultProxy } from '../../support/faultProxy';
+import { startBlobAndRedis } from '../../shared/affinity/blobStack';
 
-let stack: Awaited<ReturnType<typeof startBlobOnly>>;
+let stack: Awaited<ReturnType<typeof startBlobAndRedis>>;
+let redis: Redis;
 let archive: ContainerClient;
 const now = new Date('2026-03-10T12:00:00Z');
 const types = ['product_view', 'product_click', 'add_to_cart', 'purchase'];
 let archived = 0;
 
 beforeAll(async () => {
-  stack = await startBlobOnly();
+  stack = await startBlobAndRedis();
+  redis = await connectRedisClient(stack.redisUrl);
   archive = stack.blob.getContainerClient('clickstream-archive');
   await archive.create();
   // Synthetic interactions as archived clickstream events of the last few days, one blob per hour.
@@ -52,8 +58,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  redis.disconnect();
   await stack.stop();
 });
+
+const fastRetry = { baseDelayMs: 5, maxDelayMs: 20 };
 
 describe('retrainFromArchive', () => {
   const settings = parseAffinitySettings({ AFFINITY_LAMBDA: '20', AFFINITY_TRAINING_DAYS: '7' });
@@ -108,7 +117,154 @@ describe('retrainFromArchive', () => {
       (m) => logs.push(m),
       new Date('2027-01-01T00:00:00Z'),
     );
-    expect(result).toEqual({ interactions: 0, outcome: undefined });
+    expect(result).toEqual({ interactions: 0, skippedBlobs: [], outcome: undefined, coldStart: undefined });
     expect(logs.some((l) => l.includes('keeping the current model'))).toBe(true);
+  });
+
+  it('trains on the readable blobs when one archive blob is corrupt, and reports it', async () => {
+    const store = new BlobAffinityBundleStore(stack.blob.getContainerClient('models-corrupt'));
+    const hour = Math.floor(now.getTime() / 3_600_000) - 3;
+    const corrupt = archiveBlobName('clickstream', '1', new Date(hour * 3_600_000), 1, 9);
+    const whole = gzipSync('{"partitionId":"1"}\n'.repeat(200));
+    await archive.getBlockBlobClient(corrupt).uploadData(whole.subarray(0, whole.length - 8));
+    try {
+      const logs: string[] = [];
+      const result = await retrainFromArchive(
+        { container: archive },
+        store,
+        settings,
+        (m) => logs.push(m),
+        now,
+      );
+      expect(result.interactions).toBe(archived);
+      expect(result.skippedBlobs).toEqual([
+        { name: corrupt, reason: expect.stringContaining('cannot decompress') as unknown },
+      ]);
+      expect(result.outcome).toMatchObject({ promoted: true });
+      expect(logs).toContain(`skipped archive blob ${corrupt}: ${result.skippedBlobs[0]!.reason}`);
+      expect(logs.some((l) => /archive blobs, 1 blobs skipped, \d+ interactions/.test(l))).toBe(true);
+    } finally {
+      await archive.deleteBlob(corrupt);
+    }
+  });
+});
+
+describe('retrainFromArchive with a cold-start store', () => {
+  const settings = parseAffinitySettings({ AFFINITY_LAMBDA: '20', AFFINITY_TRAINING_DAYS: '7' });
+
+  async function coldStartOf(store: BlobAffinityBundleStore, version: string): Promise<ColdStartScores> {
+    const files = await store.readBundle(version);
+    return JSON.parse(files['coldStart.json']!.toString()) as ColdStartScores;
+  }
+
+  it("loads the promoted model's cold-start lists into Redis, and a rerun that promotes nothing writes nothing", async () => {
+    const store = new BlobAffinityBundleStore(stack.blob.getContainerClient('models-coldstart'));
+    const coldStart = new RedisColdStartStore(redis, 'retrain1:');
+    const logs: string[] = [];
+    const result = await retrainFromArchive(
+      { container: archive },
+      store,
+      settings,
+      (m) => logs.push(m),
+      now,
+      {
+        coldStart,
+      },
+    );
+    const version = result.outcome!.version;
+    expect(result.coldStart).toMatchObject({ status: 'loaded', version });
+    expect(await coldStart.loadedVersion()).toBe(version);
+    const expected = (await coldStartOf(store, version)).global;
+    expect(await coldStart.topProducts([], 10_000)).toEqual(
+      new Map(expected.map((i) => [i.itemId, i.score])),
+    );
+    expect(logs.some((l) => l.includes(`cold-start lists of ${version} loaded into Redis`))).toBe(true);
+
+    // Too little data a year on: nothing trained, and Redis already holds the serving model's lists.
+    const later = await retrainFromArchive(
+      { container: archive },
+      store,
+      settings,
+      () => undefined,
+      new Date('2027-03-10T12:00:00Z'),
+      { coldStart },
+    );
+    expect(later.outcome).toBeUndefined();
+    expect(later.coldStart).toEqual({ status: 'current', version });
+  });
+
+  it('keeps the promotion when Redis is down, says so, and the next run loads the lists', async () => {
+    const store = new BlobAffinityBundleStore(stack.blob.getContainerClient('models-redis-down'));
+    const down = createRedisClient('redis://127.0.0.1:1');
+    down.on('error', () => undefined);
+    const errors: string[] = [];
+    let result;
+    try {
+      result = await retrainFromArchive({ container: archive }, store, settings, () => undefined, now, {
+        coldStart: new RedisColdStartStore(down, 'retrain2:'),
+        logError: (m) => errors.push(m),
+        coldStartRetry: fastRetry,
+      });
+    } finally {
+      down.disconnect();
+    }
+    const version = result.outcome!.version;
+    expect(result.outcome!.promoted).toBe(true);
+    expect((await store.readLatest())?.pointer.version).toBe(version);
+    expect(result.coldStart).toMatchObject({ status: 'failed', version });
+    expect(errors).toEqual([
+      expect.stringMatching(
+        new RegExp(`cold-start lists of ${version} NOT loaded into Redis: .*the next run loads them`),
+      ),
+    ]);
+
+    // The next run, even one that trains nothing, repairs Redis.
+    const coldStart = new RedisColdStartStore(redis, 'retrain2:');
+    const next = await retrainFromArchive(
+      { container: archive },
+      store,
+      settings,
+      () => undefined,
+      new Date('2027-03-10T12:00:00Z'),
+      { coldStart },
+    );
+    expect(next.coldStart).toMatchObject({ status: 'loaded', version });
+    expect(await coldStart.loadedVersion()).toBe(version);
+  });
+
+  it('fails the run when archive downloads keep failing, and still keeps Redis in step with latest', async () => {
+    const store = new BlobAffinityBundleStore(stack.blob.getContainerClient('models-blob-down'));
+    const first = await retrainFromArchive({ container: archive }, store, settings, () => undefined, now);
+    const latest = first.outcome!.version;
+    // Blob answers the listing but no download, for longer than the retries last.
+    const blobUrl = new URL(stack.blob.url);
+    const proxy = await startFaultProxy(blobUrl.origin, (request) =>
+      (request.url ?? '').split('?')[0]!.endsWith('.jsonl.gz') ? { status: 503 } : undefined,
+    );
+    try {
+      const viaProxy = BlobServiceClient.fromConnectionString(
+        stack.connectionString.replace(
+          /BlobEndpoint=[^;]+/,
+          `BlobEndpoint=${proxy.url}${blobUrl.pathname.replace(/\/$/, '')}`,
+        ),
+        { retryOptions: { maxTries: 1 } },
+      );
+      const coldStart = new RedisColdStartStore(redis, 'retrain3:');
+      await expect(
+        retrainFromArchive(
+          { container: viaProxy.getContainerClient(archive.containerName) },
+          store,
+          settings,
+          () => undefined,
+          new Date(now.getTime() + 3_600_000),
+          { coldStart, archiveRetry: fastRetry },
+        ),
+      ).rejects.toThrow(/cannot read archive blob clickstream\/0\/.*\.jsonl\.gz/);
+      expect(proxy.faults).toBe(4); // one blob, 4 attempts, then the run fails
+      expect((await store.readLatest())!.pointer.version).toBe(latest);
+      expect(await coldStart.loadedVersion()).toBe(latest);
+    } finally {
+      await proxy.stop();
+    }
   });
 });

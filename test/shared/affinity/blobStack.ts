@@ -18,3 +18,30 @@ export async function startBlobOnly(): Promise<{
     stop: () => stack.stop(),
   };
 }
+
+/** Azurite and a redis-server: what retraining needs to publish a model and load its cold-start lists. */
+export async function startBlobAndRedis(): Promise<{
+  blob: BlobServiceClient;
+  connectionString: string;
+  redisUrl: string;
+  stop(): Promise<void>;
+}> {
+  const stack = await startLocalStack({
+    env: {
+      PATH: process.env.PATH,
+      REDIS_SERVER_BIN: process.env.REDIS_SERVER_BIN,
+      CosmosDBConnection: 'not-used',
+      EventHubConnection: 'not-used',
+    },
+  });
+  const connectionString = stack.settings.ArchiveStorage;
+  const redisUrl = stack.settings.RedisConnection;
+  if (connectionString === undefined || redisUrl === undefined)
+    throw new Error('local stack started no Blob or no Redis service');
+  return {
+    blob: BlobServiceClient.fromConnectionString(connectionString),
+    connectionString,
+    redisUrl,
+    stop: () => stack.stop(),
+  };
+}
