@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { readBundleDirectory } from '../../shared/affinity/affinityModel';
-import { BundleError, ColdStartScores, verifyBundle } from '../../shared/affinity/bundle';
+import { BundleError } from '../../shared/affinity/bundle';
 import { RedisColdStartStore } from '../../shared/coldstart/coldStartStore';
+import { loadBundleColdStart } from '../../shared/coldstart/coldStartSync';
 import { parseRedisSettings } from '../../shared/config/settings';
 import { connectRedisClient } from '../../shared/runtime/clients';
 import { Command, UsageError } from '../command';
@@ -23,25 +24,27 @@ export const command: Command = {
       throw new UsageError(action === undefined ? 'missing action' : `unknown action '${action}'`);
     const { values } = parseArgs({ args: rest, options: { model: { type: 'string' } } });
     if (values.model === undefined) throw new UsageError('--model is required');
-    // The whole bundle is verified (format, every file against its digest in manifest.json), as the
-    // offer function verifies it, so Redis never gets cold-start lists from a corrupt or mixed bundle.
-    let coldStart: ColdStartScores;
     try {
-      coldStart = verifyBundle(await readBundleDirectory(values.model)).coldStart;
+      const files = await readBundleDirectory(values.model);
+      const settings = parseRedisSettings(commandEnvironment());
+      const redis = await connectRedisClient(settings.url);
+      try {
+        // Verified whole first (format, every file against its digest in manifest.json), as the offer
+        // function verifies it, so Redis never gets cold-start lists from a corrupt or mixed bundle; the
+        // lists are recorded with the bundle's version, as the retraining run records them.
+        const loaded = await loadBundleColdStart(new RedisColdStartStore(redis, settings.keyPrefix), files);
+        process.stdout.write(
+          JSON.stringify({ version: loaded.version, lists: loaded.lists, globalItems: loaded.globalItems }) +
+            '\n',
+        );
+        return 0;
+      } finally {
+        redis.disconnect();
+      }
     } catch (error) {
       if (!(error instanceof BundleError)) throw error;
       process.stderr.write(`nextoffer coldstart: ${error.message}\n`);
       return 1;
-    }
-    const settings = parseRedisSettings(commandEnvironment());
-    const redis = await connectRedisClient(settings.url);
-    try {
-      await new RedisColdStartStore(redis, settings.keyPrefix).replace(coldStart);
-      const lists = 1 + Object.keys(coldStart.byContext).length;
-      process.stdout.write(JSON.stringify({ lists, globalItems: coldStart.global.length }) + '\n');
-      return 0;
-    } finally {
-      redis.disconnect();
     }
   },
 };
