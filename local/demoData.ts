@@ -1,8 +1,14 @@
+import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { readInteractionsFile } from '../models/affinity/interactions';
 import { trainAffinityModel } from '../models/affinity/train';
+import { defaultGbdtOptions } from '../models/campaign/gbdt';
+import { generateCampaignData } from '../models/campaign/generator';
+import { defaultTrainOptions, trainCampaignModel } from '../models/campaign/train';
+import { MANIFEST_FILE, writeBundle } from '../shared/campaign/bundle';
+import { buildTouchFrame } from '../shared/campaign/dataset';
 import { coldStartSchema } from '../shared/affinity/bundle';
 import { createAffinityBundleStore } from '../shared/affinity/runtime';
 import { RedisColdStartStore } from '../shared/coldstart/coldStartStore';
@@ -56,5 +62,78 @@ export async function seedDemoData(
     log(`demo: trained and published affinity model ${bundle.manifest.version} on 20,000 simulated events`);
   } finally {
     await rm(directory, { recursive: true, force: true });
+  }
+}
+
+/** CAMPAIGN_MODEL_DIR's default (shared/config/settings.ts, local.settings.json.example). */
+const DEFAULT_CAMPAIGN_MODEL_DIR = 'campaign-model';
+
+/**
+ * Whether the demo should train a campaign model for `npm start`: when CAMPAIGN_MODEL_DIR is not set, or
+ * is still the default `campaign-model` (the example settings carry it) with no bundle there. A directory
+ * of the developer's own is never replaced, even when it holds no model (the function then answers 503
+ * and logs why, as it would in Azure).
+ */
+export function wantsDemoCampaignModel(
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string = process.cwd(),
+): boolean {
+  const dir = env.CAMPAIGN_MODEL_DIR?.trim();
+  if (dir === undefined || dir === '') return true;
+  return (
+    resolve(cwd, dir) === resolve(cwd, DEFAULT_CAMPAIGN_MODEL_DIR) &&
+    !existsSync(join(cwd, dir, MANIFEST_FILE))
+  );
+}
+
+export interface DemoCampaignModel {
+  /** The bundle directory, for CAMPAIGN_MODEL_DIR. */
+  dir: string;
+  version: string;
+  /** Deletes the directory (also done when the process exits without calling this). */
+  remove(): Promise<void>;
+}
+
+/**
+ * A small campaign model for the demo, so `POST /api/campaign/plan` answers at once: trained on synthetic
+ * leads of the campaign generator (the attributes of its leads: Age, Annual_Income, Segment, Region,
+ * Credit_Score; see docs/campaign.md) with few rounds, in a few seconds, into a temporary directory.
+ */
+export async function trainDemoCampaignModel(
+  log: (line: string) => void,
+  options: { leads?: number } = {},
+): Promise<DemoCampaignModel> {
+  const leads = options.leads ?? 3000;
+  const started = Date.now();
+  const root = await mkdtemp(join(tmpdir(), 'nextoffer-demo-campaign-'));
+  // A process ended by a second Ctrl-C (process.exit) skips `remove`: the directory still goes.
+  const removeNow = () => rmSync(root, { recursive: true, force: true });
+  process.once('exit', removeNow);
+  const remove = async () => {
+    process.off('exit', removeNow);
+    await rm(root, { recursive: true, force: true });
+  };
+  try {
+    const data = generateCampaignData({ leads, touchesPerLead: 5, seed: 1 });
+    const frame = buildTouchFrame(
+      { touches: data.touchTable, leads: data.leadTable },
+      { mapping: {}, requireTarget: true },
+    );
+    const { bundle } = await trainCampaignModel(frame, {
+      ...defaultTrainOptions,
+      gbdt: { ...defaultGbdtOptions, learningRate: 0.1, maxIterations: 60 },
+      holdoutFraction: 0,
+      refit: false,
+    });
+    const dir = join(root, 'model');
+    await writeBundle(dir, bundle);
+    log(
+      `demo: trained campaign model ${bundle.manifest.version} on ${frame.rowCount} synthetic touches of ${leads} leads ` +
+        `in ${((Date.now() - started) / 1000).toFixed(1)} s (CAMPAIGN_MODEL_DIR=${dir}, removed on stop)`,
+    );
+    return { dir, version: bundle.manifest.version, remove };
+  } catch (error) {
+    await remove();
+    throw error;
   }
 }

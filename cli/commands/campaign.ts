@@ -491,6 +491,7 @@ async function batch(args: string[]): Promise<number> {
     const store = new CosmosCampaignPlanStore(
       cosmos.database(cosmosSettings.database),
       campaignSettings.plansContainer,
+      { onRetry: log },
     );
     const result = await runCampaignBatch({ scorer, constraints, leads, store, runId, progress: log });
     process.stdout.write(JSON.stringify({ ...result, container: campaignSettings.plansContainer }) + '\n');

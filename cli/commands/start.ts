@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { functionModulesDir, maskSecrets, packageRoot } from '../../local/appFiles';
 import type { FunctionsHost } from '../../local/host';
 import { readHostJson } from '../../local/hostJson';
+import type { DemoCampaignModel } from '../../local/demoData';
 import { applyMissing, readLocalSettings } from '../../local/localSettings';
 import { CONNECTION_SETTING_NAMES, LocalStack, startLocalStack } from '../../local/stack';
 import { getSettings } from '../../shared/config/settings';
@@ -24,7 +25,8 @@ Without local.settings.json, the non-connection values of local.settings.json.ex
   --simulate[=RATE]   also run the traffic simulator against this host, RATE events per second
                       (default ${DEFAULT_SIMULATION_RATE}); its users also ask for offers and react to them
   --no-demo           do not seed the embedded stack with the demo offer catalog and affinity model
-                      (services you configured yourself are never seeded)
+                      (services you configured yourself are never seeded), nor train a demo campaign
+                      model when CAMPAIGN_MODEL_DIR is not set (or is the default with no model there)
 
 Ctrl-C stops everything it started and exits 0.`;
 
@@ -126,6 +128,7 @@ async function run(args: string[]): Promise<number> {
   const progress = (line: string) => process.stderr.write(`${line}\n`);
   let stack: LocalStack | undefined;
   let host: FunctionsHost | undefined;
+  let campaignModel: DemoCampaignModel | undefined;
   const abort = new AbortController();
   let simulation: Promise<SimulationSummary | undefined> | undefined;
   const stopAll = async () => {
@@ -133,12 +136,21 @@ async function run(args: string[]): Promise<number> {
     await simulation;
     await host?.stop();
     await stack?.stop();
+    await campaignModel?.remove();
   };
   const signal = signals();
   try {
     applyMissing(process.env, localSettingsValues(progress));
     stack = await startLocalStack({ env: process.env, log: progress });
     applyMissing(process.env, stack.settings);
+    if (options.demo) {
+      const demo = await withoutTestModeWarnings(() => import('../../local/demoData'));
+      if (demo.wantsDemoCampaignModel(process.env)) {
+        // Before the settings are first read: the functions serve the model CAMPAIGN_MODEL_DIR names.
+        campaignModel = await demo.trainDemoCampaignModel(progress);
+        process.env.CAMPAIGN_MODEL_DIR = campaignModel.dir;
+      }
+    }
     const settings = getSettings();
     // Imported here: the runtime clients load the registry, and with it @azure/functions' warnings.
     const { provisionResources } = await withoutTestModeWarnings(
@@ -181,6 +193,9 @@ async function run(args: string[]): Promise<number> {
       }
     }
     lines.push(`  EVENTHUB_NAME = ${settings.eventHub.name}`);
+    lines.push(
+      `  CAMPAIGN_MODEL_DIR = ${settings.campaign.modelDir}${campaignModel ? ' (demo model, removed on stop)' : ''}`,
+    );
     process.stdout.write(lines.join('\n') + '\n');
     progress(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s; Ctrl-C stops everything`);
 

@@ -1,26 +1,22 @@
 import { CampaignModelManifest } from './bundle';
-import { Delimiter, readCsvFile } from './csv';
+import { CsvLimitError, CsvReadOptions, Delimiter, readCsvFile } from './csv';
 import { ColumnMapping } from './dataset';
 import { CampaignSettings, ConfigurationError } from '../config/settings';
-import { MissingTableError } from './errors';
+import { CampaignInputError, MissingTableError } from './errors';
 import { leadsFromTables, requirePlanTables } from './planInput';
 import { CampaignPlanner, PlanConstraints, PlanLead } from './planner';
-import { CampaignPlanStore, toPlanDocument } from './planStore';
+import { CampaignPlanStore, CampaignRun, toPlanDocument } from './planStore';
 import { CampaignScorer } from './scorer';
 
 /**
  * The batch run behind `campaign batch` and the campaignBatchPlan timer: plans every lead (capacity is
  * shared by the whole run) and stores one document per lead. Every lead is validated and scored before
- * the first document is written, so bad input writes nothing.
+ * the first document is written, so bad input writes nothing. The run's completion marker is removed
+ * before the first write and written after the last, so a run that fails half-way (its writes retried
+ * until they ran out) is never taken for complete: readers take the latest run with a marker.
  */
 
-export interface CampaignBatchResult {
-  runId: string;
-  modelVersion: string;
-  leads: number;
-  planned: number;
-  unplanned: number;
-}
+export type CampaignBatchResult = CampaignRun;
 
 /** Runs are per day by default: rerunning the same day overwrites that day's plans. */
 export function defaultRunId(now: Date = new Date()): string {
@@ -42,12 +38,17 @@ export interface PlanFiles {
 export async function loadPlanLeads(
   manifest: CampaignModelManifest,
   files: PlanFiles,
-  options: { mapping?: ColumnMapping; delimiter?: Delimiter } = {},
+  options: {
+    mapping?: ColumnMapping;
+    delimiter?: Delimiter;
+    /** Bounds on the leads file (rows, bytes); none by default. */
+    leadsLimits?: Pick<CsvReadOptions, 'maxRows' | 'maxBytes'>;
+  } = {},
 ): Promise<PlanLead[]> {
   requirePlanTables(manifest, files);
   const csv = options.delimiter ? { delimiter: options.delimiter } : {};
   const read = (path: string | undefined) => (path === undefined ? undefined : readCsvFile(path, csv));
-  const leads = await readCsvFile(files.leads, csv);
+  const leads = await readCsvFile(files.leads, { ...csv, ...options.leadsLimits });
   const touches = await read(files.touches);
   const campaigns = await read(files.campaigns);
   const products = await read(files.products);
@@ -56,6 +57,15 @@ export async function loadPlanLeads(
     ...(products ? { products } : {}),
   });
 }
+
+/**
+ * The batch timer's bounds on its leads file. Every lead, its plan and its document are held in memory
+ * until the run is stored (a few KB per lead, on instances of 2 GB shared with the other functions), and
+ * 100,000 upserts take about a million request units: some minutes on a serverless account, about 17 at
+ * 1,000 RU/s, within the function timeout. The file is refused before it is read when it is larger than
+ * `maxBytes`, and as soon as its row after `maxRows` is parsed. `npx nextoffer campaign batch` has no limit.
+ */
+export const BATCH_LEADS_LIMITS = { maxRows: 100_000, maxBytes: 64 * 1024 * 1024 } as const;
 
 /** The setting that gives each table to the batch timer, for its errors. */
 const tableSettings = {
@@ -79,6 +89,7 @@ export async function loadBatchLeads(
     | 'batchColumns'
     | 'batchDelimiter'
   >,
+  limits: { maxRows: number; maxBytes: number } = BATCH_LEADS_LIMITS,
 ): Promise<PlanLead[]> {
   const leads = settings.batchLeadsPath;
   if (leads === undefined)
@@ -95,11 +106,25 @@ export async function loadBatchLeads(
       {
         mapping: { ...settings.batchColumns },
         ...(settings.batchDelimiter ? { delimiter: settings.batchDelimiter } : {}),
+        leadsLimits: limits,
       },
     );
   } catch (error) {
     if (error instanceof MissingTableError)
       throw new ConfigurationError(tableSettings[error.table], `missing: ${error.problem}`);
+    if (error instanceof CsvLimitError && error.source === leads) {
+      const limit =
+        'maxRows' in error.limit
+          ? `plans at most ${error.limit.maxRows} leads per run`
+          : `reads leads files of at most ${error.limit.maxBytes} bytes`;
+      throw new CampaignInputError(
+        error.source,
+        error.line,
+        undefined,
+        `${error.detail}: the campaignBatchPlan timer ${limit} (see docs/campaign.md); ` +
+          'plan larger files with npx nextoffer campaign batch',
+      );
+    }
     throw error;
   }
 }
@@ -122,11 +147,16 @@ export async function runCampaignBatch(options: {
   const plannedAt = new Date().toISOString();
   const modelVersion = scorer.manifest.version;
   const documents = plans.map((plan) => toPlanDocument(plan, runId, modelVersion, plannedAt));
+  // Until the marker is written again below, readers keep taking the previous complete run.
+  await store.beginRun(runId);
   const chunk = 5000;
   for (let start = 0; start < documents.length; start += chunk) {
     await store.upsert(documents.slice(start, start + chunk));
     progress(`stored ${Math.min(start + chunk, documents.length)} of ${documents.length} plans`);
   }
   const planned = plans.filter((p) => p.best !== null).length;
-  return { runId, modelVersion, leads: leads.length, planned, unplanned: leads.length - planned };
+  const result = { runId, modelVersion, leads: leads.length, planned, unplanned: leads.length - planned };
+  const completedAt = new Date().toISOString();
+  await store.completeRun({ ...result, plannedAt, completedAt });
+  return { ...result, plannedAt, completedAt };
 }

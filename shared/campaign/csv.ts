@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { CampaignInputError } from './errors';
 
 /**
@@ -31,8 +31,31 @@ export function rowLine(table: CsvTable, index: number): number {
 export interface CsvReadOptions {
   /** Forces the delimiter instead of detecting it from the header line. */
   delimiter?: Delimiter;
-  /** Refuses files with more data rows than this. */
+  /** Refuses files with more data rows than this, as soon as the row after the last allowed one is read. */
   maxRows?: number;
+  /** readCsvFile only: refuses files larger than this many bytes before reading them. */
+  maxBytes?: number;
+}
+
+/** A file over a CsvReadOptions limit (`maxRows` or `maxBytes`). */
+export class CsvLimitError extends CampaignInputError {
+  override name = 'CsvLimitError';
+  constructor(
+    source: string,
+    line: number | undefined,
+    /** What is over the limit: `has more than 10 rows`, `is 2048 bytes`. */
+    readonly detail: string,
+    readonly limit: { maxRows: number } | { maxBytes: number },
+  ) {
+    super(
+      source,
+      line,
+      undefined,
+      'maxRows' in limit
+        ? `${detail}; at most ${limit.maxRows} are accepted`
+        : `${detail}; at most ${limit.maxBytes} bytes are accepted`,
+    );
+  }
 }
 
 export function detectDelimiter(text: string): Delimiter {
@@ -59,6 +82,7 @@ export function parseCsv(text: string, source: string, options: CsvReadOptions =
   let fields: string[] = [];
   let line = 1;
   let recordLine = 1;
+  let nonBlankRecords = 0;
   let i = 0;
   const n = text.length;
   while (i < n) {
@@ -117,6 +141,13 @@ export function parseCsv(text: string, source: string, options: CsvReadOptions =
     i++;
     records.push(fields);
     recordLines.push(recordLine);
+    if (!(fields.length === 1 && fields[0] === '')) nonBlankRecords++;
+    // Header + maxRows rows: stop at the next one instead of reading (and holding) the rest of the file.
+    if (options.maxRows !== undefined && nonBlankRecords > options.maxRows + 1) {
+      throw new CsvLimitError(source, recordLine, `has more than ${options.maxRows} rows`, {
+        maxRows: options.maxRows,
+      });
+    }
     fields = [];
     line++;
     recordLine = line;
@@ -153,13 +184,11 @@ export function parseCsv(text: string, source: string, options: CsvReadOptions =
     rows.push(record);
     lines.push(at);
   }
+  // A last record without a line break is not counted in the loop.
   if (options.maxRows !== undefined && rows.length > options.maxRows) {
-    throw new CampaignInputError(
-      source,
-      undefined,
-      undefined,
-      `has ${rows.length} rows; at most ${options.maxRows} are accepted`,
-    );
+    throw new CsvLimitError(source, lines[options.maxRows], `has more than ${options.maxRows} rows`, {
+      maxRows: options.maxRows,
+    });
   }
   return { source, delimiter, header, rows, lines };
 }
@@ -167,8 +196,15 @@ export function parseCsv(text: string, source: string, options: CsvReadOptions =
 export async function readCsvFile(path: string, options: CsvReadOptions = {}): Promise<CsvTable> {
   let text: string;
   try {
+    if (options.maxBytes !== undefined) {
+      const { size } = await stat(path);
+      if (size > options.maxBytes) {
+        throw new CsvLimitError(path, undefined, `is ${size} bytes`, { maxBytes: options.maxBytes });
+      }
+    }
     text = await readFile(path, 'utf8');
   } catch (error) {
+    if (error instanceof CsvLimitError) throw error;
     throw new CampaignInputError(path, undefined, undefined, `cannot be read: ${(error as Error).message}`);
   }
   return parseCsv(text, path, options);

@@ -4,7 +4,7 @@ import { fieldPath, HttpProblem } from '../http/problems';
 import { planConstraintsSchema } from './constraints';
 import { CampaignInputError } from './errors';
 import { CampaignModelManifest } from './bundle';
-import { FeatureSpec, parseNumber } from './dataset';
+import { FeatureSpec, isMissing, normalizeName, parseNumber } from './dataset';
 import { CampaignPlanner, PlanConstraints, PlanLead, PlanValue } from './planner';
 import { CampaignScorer } from './scorer';
 
@@ -12,7 +12,8 @@ import { CampaignScorer } from './scorer';
  * `POST /api/campaign/plan` with `{ leads: [{ leadId, attributes, context?, last? }], constraints? }`:
  * the best plan per lead, its runner-up and the uplift over the last-used combination.
  * Over the lead or size limits → 413 (checked before the leads are parsed); malformed → 400 naming the
- * field.
+ * field (also a lead id sent twice, a key the model does not read, a lead attribute left out); no model
+ * or a failure → 503 with Retry-After.
  */
 
 const id = z
@@ -165,6 +166,142 @@ function leadField(lead: PlanLead, column: string | undefined, manifest: Campaig
   return spec ? locate(spec).field : `attributes.${column}`;
 }
 
+type RequestLead = z.infer<typeof leadSchema>;
+
+/** Seconds a client should wait before asking again when the model cannot be loaded or planning failed. */
+export const RETRY_AFTER_SECONDS = 30;
+
+/** A lead id sent twice is refused, as a leads file holding it twice is: its plans would be ambiguous. */
+function checkDuplicateIds(leads: readonly RequestLead[]): void {
+  const first = new Map<string, number>();
+  leads.forEach((lead, index) => {
+    const earlier = first.get(lead.leadId);
+    if (earlier !== undefined) {
+      throw new HttpProblem(
+        'invalid_request',
+        `lead '${lead.leadId}' appears twice (also leads[${earlier}])`,
+        `leads[${index}].leadId`,
+      );
+    }
+    first.set(lead.leadId, index);
+  });
+}
+
+/** Levenshtein distance, for suggesting the feature a misspelt key meant. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+function suggestion(key: string, known: readonly string[]): string {
+  const close = known.find(
+    (name) =>
+      normalizeName(name) === normalizeName(key) ||
+      editDistance(name.toLowerCase(), key.toLowerCase()) <= Math.min(2, Math.floor(name.length / 3)),
+  );
+  return close === undefined ? '' : ` (did you mean '${close}'?)`;
+}
+
+const list = (names: readonly string[]) => (names.length === 0 ? '(none)' : names.join(', '));
+
+/**
+ * Checks the keys of each lead against the model, as the CSV path checks a file's columns before reading
+ * its rows, so that no lead is planned on values it never sent:
+ * - a key of `attributes` that the model does not read is refused (a misspelt `Agee` would otherwise leave
+ *   `Age` missing); so is a key of `context`;
+ * - every lead attribute the model was trained with must be a key of `attributes`, as every such column
+ *   must be in the leads file; its value may be null (or "", "NA"…): a missing value, as an empty cell;
+ * - every campaign and product feature must be a key of `context` (or `attributes`): the CSV path always
+ *   joins a lead's campaign and product, and refuses a lead it cannot join;
+ * - touch-level features may be left out: the lead is then planned as a lead with no touch in the history.
+ */
+function checkLeadKeys(leads: readonly RequestLead[], manifest: CampaignModelManifest): void {
+  const features = manifest.encoding.features;
+  const leadFeatures = features.filter((f) => f.source === 'lead');
+  const contextFeatures = features.filter((f) => f.source !== 'lead');
+  const joined = contextFeatures.filter((f) => f.source === 'campaign' || f.source === 'product');
+  // Where CampaignPlanner.baseRow reads each feature.
+  const attributeKeys = new Set([
+    ...leadFeatures.flatMap((f) => [f.column, f.name]),
+    ...contextFeatures.map((f) => f.name),
+  ]);
+  const contextKeys = new Set(contextFeatures.flatMap((f) => [f.name, f.column]));
+  const attributeNames = leadFeatures.map((f) => f.column);
+  const contextNames = contextFeatures.map((f) => f.name);
+  const has = (record: Record<string, unknown> | undefined, key: string) =>
+    record !== undefined && Object.hasOwn(record, key);
+
+  leads.forEach((lead, index) => {
+    const at = `leads[${index}]`;
+    for (const key of Object.keys(lead.attributes)) {
+      if (attributeKeys.has(key)) continue;
+      throw new HttpProblem(
+        'invalid_request',
+        `not a feature of the model${suggestion(key, [...attributeNames, ...contextNames])}; ` +
+          `its lead attributes are ${list(attributeNames)}` +
+          (contextNames.length > 0 ? `; its touch, campaign and product features ${list(contextNames)}` : ''),
+        `${at}.attributes.${key}`,
+      );
+    }
+    for (const key of Object.keys(lead.context ?? {})) {
+      if (contextKeys.has(key)) continue;
+      const isAttribute = leadFeatures.some((f) => f.column === key || f.name === key);
+      throw new HttpProblem(
+        'invalid_request',
+        isAttribute
+          ? 'is a lead attribute of the model; send it in attributes'
+          : `not a touch, campaign or product feature of the model${suggestion(key, contextNames)}; ` +
+              `those are ${list(contextNames)}`,
+        `${at}.context.${key}`,
+      );
+    }
+    const missing = leadFeatures.filter(
+      (f) => !has(lead.attributes, f.column) && !has(lead.attributes, f.name),
+    );
+    if (missing.length > 0) {
+      const names = missing.map((f) => `'${f.column}'`).join(', ');
+      throw new HttpProblem(
+        'invalid_request',
+        missing.length === 1
+          ? 'missing (the model was trained with it); send null for an unknown value'
+          : `missing attributes (the model was trained with them): ${names}; send null for an unknown value`,
+        `${at}.attributes.${missing[0]!.column}`,
+      );
+    }
+    const missingJoined = joined.filter(
+      (f) => !has(lead.context, f.name) && !has(lead.context, f.column) && !has(lead.attributes, f.name),
+    );
+    if (missingJoined.length > 0) {
+      const names = missingJoined.map((f) => `'${f.name}'`).join(', ');
+      throw new HttpProblem(
+        'invalid_request',
+        `missing campaign or product feature${missingJoined.length === 1 ? '' : 's'} ${names}: the request ` +
+          "carries the values of the lead's campaign and product (the model was trained with them); send null for an unknown value",
+        `${at}.context.${missingJoined[0]!.name}`,
+      );
+    }
+  });
+}
+
+/** "", "NA", "null"… are missing values, as they are in a CSV file (and were in training). */
+function missingAsNull(values: Record<string, PlanValue>): Record<string, PlanValue> {
+  const out: Record<string, PlanValue> = {};
+  for (const [key, value] of Object.entries(values))
+    out[key] = typeof value === 'string' && isMissing(value) ? null : value;
+  return out;
+}
+
 export function createCampaignPlanHandler(options: CampaignPlanHandlerOptions): HttpHandler {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const headers = { 'cache-control': 'no-store' };
@@ -180,11 +317,28 @@ export function createCampaignPlanHandler(options: CampaignPlanHandlerOptions): 
         const issue = parsed.error.issues[0]!;
         throw new HttpProblem('invalid_request', issue.message, fieldPath('', issue.path));
       }
-      const { scorer, constraints } = await options.serving();
+      checkDuplicateIds(parsed.data.leads);
+      let serving: Awaited<ReturnType<CampaignPlanHandlerOptions['serving']>>;
+      try {
+        serving = await options.serving();
+      } catch (error) {
+        context.error(
+          `campaign plan: the model cannot be loaded: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        throw new HttpProblem(
+          'service_unavailable',
+          'no campaign model is loaded; try again later',
+          undefined,
+          undefined,
+          { 'retry-after': String(RETRY_AFTER_SECONDS) },
+        );
+      }
+      const { scorer, constraints } = serving;
+      checkLeadKeys(parsed.data.leads, scorer.manifest);
       const leads: PlanLead[] = parsed.data.leads.map((lead, index) => ({
         leadId: lead.leadId,
-        attributes: lead.attributes,
-        ...(lead.context ? { context: lead.context } : {}),
+        attributes: missingAsNull(lead.attributes),
+        ...(lead.context ? { context: missingAsNull(lead.context) } : {}),
         ...(lead.last ? { last: lead.last } : {}),
         origin: { source: `leads[${index}]` },
       }));
@@ -225,7 +379,15 @@ export function createCampaignPlanHandler(options: CampaignPlanHandlerOptions): 
       context.error(
         `campaign plan failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
       );
-      return new HttpProblem('service_unavailable', 'planning failed; try again later').toResponse(headers);
+      return new HttpProblem(
+        'service_unavailable',
+        'planning failed; try again later',
+        undefined,
+        undefined,
+        {
+          'retry-after': String(RETRY_AFTER_SECONDS),
+        },
+      ).toResponse(headers);
     }
   };
 }

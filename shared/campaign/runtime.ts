@@ -64,10 +64,14 @@ export function getCampaignServing(): Promise<CampaignServing> {
   return loading;
 }
 
-let store: CampaignPlanStore | undefined;
-
-/** Plans for Power BI, in the CAMPAIGN_PLANS_CONTAINER container of the app's Cosmos database. */
-export function getCampaignPlanStore(): CampaignPlanStore {
-  store ??= new CosmosCampaignPlanStore(getCosmosDatabase(), getSettings().campaign.plansContainer);
-  return store;
+/**
+ * Plans for Power BI, in the CAMPAIGN_PLANS_CONTAINER container of the app's Cosmos database (the client is
+ * the process's); `onRetry` hears of each write retried after a transient failure.
+ */
+export function getCampaignPlanStore(onRetry?: (message: string) => void): CampaignPlanStore {
+  return new CosmosCampaignPlanStore(
+    getCosmosDatabase(),
+    getSettings().campaign.plansContainer,
+    onRetry ? { onRetry } : {},
+  );
 }

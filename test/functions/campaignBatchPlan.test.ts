@@ -92,6 +92,13 @@ describe('campaignBatchPlan', () => {
     const registration = listRegistrations().find((r) => r.name === 'campaignBatchPlan');
     if (registration?.kind !== 'timer') throw new Error('campaignBatchPlan is not a registered timer');
     expect(registration.options.schedule).toBe('0 15 3 * * *');
+    // A run that fails (a Cosmos DB outage outlasting the store's own retries) runs again.
+    expect(registration.options.retry).toEqual({
+      strategy: 'exponentialBackoff',
+      maxRetryCount: 4,
+      minimumInterval: { minutes: 2 },
+      maximumInterval: { minutes: 16 },
+    });
 
     const logs: string[] = [];
     const context = new InvocationContext({
@@ -99,15 +106,28 @@ describe('campaignBatchPlan', () => {
       logHandler: (_level, ...args) => logs.push(args.join(' ')),
     });
     await registration.options.handler({ isPastDue: false } as never, context);
-    expect(logs.at(-1)).toContain('2 planned, 0 without a plan');
+    expect(logs.at(-1)).toContain('2 planned, 0 without a plan; complete at');
 
     const { resources } = await database
       .container('campaign-plans')
-      .items.query<{ leadId: string; channel: string; lastChannel: string }>('SELECT * FROM c')
+      .items.query<{ kind: string; leadId: string; channel: string; lastChannel: string; runId: string }>(
+        'SELECT * FROM c',
+      )
       .fetchAll();
-    expect(resources.map((d) => [d.leadId, typeof d.channel, d.lastChannel]).sort()).toEqual([
+    const plans = resources.filter((d) => d.kind === 'plan');
+    expect(plans.map((d) => [d.leadId, typeof d.channel, d.lastChannel]).sort()).toEqual([
       ['K1', 'string', 'Email'],
       ['K2', 'string', 'SMS'],
+    ]);
+    // Written last: the run's completion marker, which readers pick the latest complete run by.
+    const runs = resources.filter((d) => d.kind === 'run');
+    expect(runs).toEqual([
+      expect.objectContaining({
+        runId: plans[0]!.runId,
+        leads: 2,
+        planned: 2,
+        completedAt: expect.any(String) as unknown,
+      }),
     ]);
   });
 });

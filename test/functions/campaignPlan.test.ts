@@ -43,7 +43,11 @@ describe('POST /api/campaign/plan', () => {
     const context = new InvocationContext({ logHandler: (_level, ...args) => logs.push(args.join(' ')) });
     // The handler answers with plain HttpResponseInit objects.
     const response = (await using(request, context)) as HttpResponseInit;
-    return { status: response.status, jsonBody: response.jsonBody as ResponseBody };
+    return {
+      status: response.status,
+      headers: response.headers as Record<string, string>,
+      jsonBody: response.jsonBody as ResponseBody,
+    };
   };
 
   const lead = (leadId: string) => ({
@@ -90,7 +94,9 @@ describe('POST /api/campaign/plan', () => {
     expect(missingId.status).toBe(400);
     expect(missingId.jsonBody.error).toMatchObject({ code: 'invalid_request', field: 'leads[0].leadId' });
 
-    const wrongType = await call({ leads: [lead('L1'), { leadId: 'L2', attributes: { Age: 'old' } }] });
+    const wrongType = await call({
+      leads: [lead('L1'), { leadId: 'L2', attributes: { ...lead('L2').attributes, Age: 'old' } }],
+    });
     expect(wrongType.status).toBe(400);
     expect(wrongType.jsonBody.error).toMatchObject({
       field: 'leads[1].attributes.Age',
@@ -115,6 +121,89 @@ describe('POST /api/campaign/plan', () => {
     expect(notJson.jsonBody.error!.code).toBe('invalid_json');
     expect((await call({ leads: [] })).jsonBody.error!.field).toBe('leads');
     expect((await call({ leads: [lead('L1')] }, { 'content-type': 'text/plain' })).status).toBe(415);
+  });
+
+  it('refuses a key the model does not read, naming the field and the features', async () => {
+    const misspelt = await call({
+      leads: [lead('L0'), { leadId: 'L1', attributes: { ...lead('L1').attributes, Agee: 41 } }],
+    });
+    expect(misspelt.status).toBe(400);
+    expect(misspelt.jsonBody.error).toEqual({
+      code: 'invalid_request',
+      field: 'leads[1].attributes.Agee',
+      message:
+        "not a feature of the model (did you mean 'Age'?); its lead attributes are Age, Annual_Income, " +
+        'Segment, Region, Credit_Score; its touch, campaign and product features Discount',
+    });
+    const inContext = await call({ leads: [{ ...lead('L1'), context: { Discont: 5 } }] });
+    expect(inContext.jsonBody.error).toMatchObject({
+      field: 'leads[0].context.Discont',
+      message:
+        "not a touch, campaign or product feature of the model (did you mean 'Discount'?); those are Discount",
+    });
+    const attributeInContext = await call({ leads: [{ ...lead('L1'), context: { Age: 41 } }] });
+    expect(attributeInContext.jsonBody.error).toMatchObject({
+      field: 'leads[0].context.Age',
+      message: 'is a lead attribute of the model; send it in attributes',
+    });
+  });
+
+  it('refuses a lead without an attribute of the model, as a leads file without the column; null is a missing value', async () => {
+    const none = await call({ leads: [lead('L0'), { leadId: 'L1', attributes: {} }] });
+    expect(none.status).toBe(400);
+    expect(none.jsonBody.error).toEqual({
+      code: 'invalid_request',
+      field: 'leads[1].attributes.Age',
+      message:
+        "missing attributes (the model was trained with them): 'Age', 'Annual_Income', 'Segment', " +
+        "'Region', 'Credit_Score'; send null for an unknown value",
+    });
+    const { Region: _region, ...withoutRegion } = lead('L1').attributes;
+    const one = await call({ leads: [{ leadId: 'L1', attributes: withoutRegion }] });
+    expect(one.jsonBody.error).toMatchObject({
+      field: 'leads[0].attributes.Region',
+      message: 'missing (the model was trained with it); send null for an unknown value',
+    });
+
+    // Null, "" and the CSV's missing tokens are missing values, as empty cells are; a touch-level feature
+    // (Discount) left out is one too, as for a lead with no touch in the history.
+    const unknown = (value: unknown) => ({
+      leadId: `L-${String(value)}`,
+      attributes: { ...lead('L1').attributes, Region: value, Credit_Score: value },
+    });
+    const missing = await call({ leads: [unknown(null), unknown(''), unknown('NA')] });
+    expect(missing.status).toBe(200);
+    const [asNull, asEmpty, asNa] = missing.jsonBody.plans! as Array<{ best: unknown }>;
+    expect(asEmpty!.best).toEqual(asNull!.best);
+    expect(asNa!.best).toEqual(asNull!.best);
+  });
+
+  it('refuses a lead id sent twice, naming the second', async () => {
+    const response = await call({ leads: [lead('L1'), lead('L2'), lead('L1')] });
+    expect(response.status).toBe(400);
+    expect(response.jsonBody.error).toEqual({
+      code: 'invalid_request',
+      field: 'leads[2].leadId',
+      message: "lead 'L1' appears twice (also leads[0])",
+    });
+  });
+
+  it('answers 503 with Retry-After while there is no model to plan with', async () => {
+    const logs: string[] = [];
+    const noModel = createCampaignPlanHandler({
+      serving: () => Promise.reject(new Error('campaign-model/campaign-model.json: ENOENT')),
+      maxLeads: 10,
+    });
+    const response = await call({ leads: [lead('L1')] }, undefined, noModel, logs);
+    expect(response.status).toBe(503);
+    expect(response.headers['retry-after']).toBe('30');
+    expect(response.jsonBody.error).toEqual({
+      code: 'service_unavailable',
+      message: 'no campaign model is loaded; try again later',
+    });
+    expect(logs.join('\n')).toContain(
+      'the model cannot be loaded: campaign-model/campaign-model.json: ENOENT',
+    );
   });
 
   it('names the request field holding a bad context value, constraint rule or partial last combination', async () => {
@@ -172,6 +261,7 @@ describe('POST /api/campaign/plan', () => {
       logs,
     );
     expect(response.status).toBe(503);
+    expect(response.headers['retry-after']).toBe('30');
     expect(response.jsonBody.error).toEqual({
       code: 'service_unavailable',
       message: 'planning failed; try again later',
@@ -190,8 +280,8 @@ describe('POST /api/campaign/plan', () => {
 
   it('accepts any lead within the per-lead size limit, whatever the lead limit, and names an oversized one', async () => {
     const single = handlerWith({}, 1);
-    // A lead of exactly `bytes` bytes as compact JSON, padded with attributes the model ignores (each
-    // field within the schema's 1,000 characters).
+    // A lead of exactly `bytes` bytes as compact JSON, padded with attributes the model does not have
+    // (each field within the schema's 1,000 characters): past the size checks, they are refused as such.
     const bigLead = (bytes: number) => {
       const padded = lead('L1');
       const attributes: Record<string, unknown> = padded.attributes;
@@ -211,7 +301,11 @@ describe('POST /api/campaign/plan', () => {
     const pretty = JSON.stringify({ leads: [fits], constraints }, null, 2);
     expect(pretty.length).toBeGreaterThan(16 * 1024);
     const response = await call(pretty, undefined, single);
-    expect(response.status).toBe(200);
+    expect(response.status).toBe(400);
+    expect(response.jsonBody.error).toMatchObject({
+      code: 'invalid_request',
+      field: 'leads[0].attributes.N0',
+    });
 
     const tooBig = await call({ leads: [lead('L0'), bigLead(MAX_LEAD_BYTES + 1)] });
     expect(tooBig.status).toBe(413);
@@ -239,7 +333,7 @@ describe('POST /api/campaign/plan with a model trained with campaigns and produc
       serving: () => Promise.resolve({ scorer, constraints: {} }),
       maxLeads: 10,
     });
-    const call = async (context: Record<string, string | number>) => {
+    const call = async (context: Record<string, string | number | null>) => {
       const request = new HttpRequest({
         method: 'POST',
         url: 'http://localhost/api/campaign/plan',
@@ -283,5 +377,17 @@ describe('POST /api/campaign/plan with a model trained with campaigns and produc
       code: 'invalid_request',
       field: 'leads[0].context.campaign.Tenure',
     });
+    // The CSV path joins every lead's campaign and product (and refuses a lead it cannot join): a request
+    // leaving them out would be planned on values it never sent.
+    const { 'campaign.Tenure': _tenure, 'product.Premium': _premium, ...partial } = features;
+    const missing = await call(partial);
+    expect(missing.status).toBe(400);
+    expect(missing.body.error).toMatchObject({
+      field: 'leads[0].context.campaign.Tenure',
+      message: expect.stringContaining(
+        "missing campaign or product features 'campaign.Tenure', 'product.Premium'",
+      ) as unknown,
+    });
+    expect((await call({ ...features, 'campaign.Tenure': null })).status).toBe(200);
   });
 });

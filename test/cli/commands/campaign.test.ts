@@ -435,12 +435,17 @@ describe('npx nextoffer campaign', () => {
       });
       const { resources } = await database
         .container('plans')
-        .items.query<{ leadId: string; lastChannel: string }>('SELECT * FROM c')
+        .items.query<{ leadId: string; lastChannel: string }>("SELECT * FROM c WHERE c.kind = 'plan'")
         .fetchAll();
       expect(resources.map((d) => [d.leadId, d.lastChannel]).sort()).toEqual([
         ['K1', 'Email'],
         ['K2', 'SMS'],
       ]);
+      const { resources: runs } = await database
+        .container('plans')
+        .items.query("SELECT c.runId, c.leads FROM c WHERE c.kind = 'run'")
+        .fetchAll();
+      expect(runs).toEqual([{ runId: 'mapped', leads: 2 }]);
     } finally {
       process.env = saved;
       client.dispose();

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { command, parseStartArgs } from '../../../cli/commands/start';
 import { UsageError } from '../../../cli/command';
 import { temporaryDirectory } from '../../support/temporaryDirectory';
@@ -52,6 +54,8 @@ describe('nextoffer start', () => {
     ]) {
       delete process.env[name];
     }
+    // Nor a campaign model of the developer's.
+    delete process.env.CAMPAIGN_MODEL_DIR;
     let stdout = '';
     let stderr = '';
     const stdoutSpy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -92,6 +96,38 @@ describe('nextoffer start', () => {
     };
     expect(demoOffer.offer).not.toBeNull();
     expect(['cold-start', 'explore']).toContain(demoOffer.source);
+
+    // No CAMPAIGN_MODEL_DIR of the developer's (only the example's default, with no model there): the demo
+    // trains a campaign model into a temporary directory, and the plan function serves it.
+    expect(stderr).toMatch(/demo: trained campaign model \S+ on \d+ synthetic touches/);
+    const campaignModelDir = /CAMPAIGN_MODEL_DIR = (\S+) \(demo model, removed on stop\)/.exec(stdout)?.[1];
+    expect(campaignModelDir).toBeDefined();
+    expect(existsSync(join(campaignModelDir!, 'campaign-model.json'))).toBe(true);
+    const plan = /campaignPlan: \[POST\] (http:\/\/\S+\/api\/campaign\/plan)/.exec(stdout)?.[1];
+    expect(plan).toBeDefined();
+    const planned = await fetch(plan!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        leads: [
+          {
+            leadId: 'L1',
+            attributes: {
+              Age: 30,
+              Annual_Income: 50000,
+              Segment: 'student',
+              Region: 'North',
+              Credit_Score: 700,
+            },
+          },
+        ],
+      }),
+    });
+    expect(planned.status).toBe(200);
+    const { plans } = (await planned.json()) as {
+      plans: Array<{ leadId: string; best: { channel: string } }>;
+    };
+    expect(plans[0]).toMatchObject({ leadId: 'L1', best: { channel: expect.any(String) as unknown } });
     const redisPort = Number(/RedisConnection = redis:\/\/127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]);
     expect(redisPort).toBeGreaterThan(0);
     const { default: Redis } = await import('ioredis');
@@ -106,5 +142,6 @@ describe('nextoffer start', () => {
     expect(process.listenerCount('SIGINT')).toBe(sigintListeners);
     expect(isAlive(redisPid)).toBe(false);
     await expect(fetch(offer!)).rejects.toThrow();
+    expect(existsSync(campaignModelDir!)).toBe(false);
   });
 });

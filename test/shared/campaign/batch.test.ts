@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadBatchLeads } from '../../../shared/campaign/batch';
+import { BATCH_LEADS_LIMITS, loadBatchLeads } from '../../../shared/campaign/batch';
 import { CampaignModelBundle } from '../../../shared/campaign/bundle';
 import { ConfigurationError, parseCampaignSettings } from '../../../shared/config/settings';
 import { campaignsCsv, productsCsv, trainSmallCampaignModel } from './fixtures';
@@ -67,5 +67,29 @@ describe('loadBatchLeads', () => {
     await expect(loadBatchLeads(bundle.manifest, without('CAMPAIGN_BATCH_LEADS_PATH'))).rejects.toThrow(
       'setting CAMPAIGN_BATCH_LEADS_PATH: missing (the leads CSV the batch run plans)',
     );
+  });
+
+  it('refuses a leads file over its limits, naming the file and the limit', async () => {
+    const { maxRows, maxBytes } = BATCH_LEADS_LIMITS;
+    expect(BATCH_LEADS_LIMITS).toEqual({ maxRows: 100_000, maxBytes: 64 * 1024 * 1024 });
+    const big = join(dir, 'big-leads.csv');
+    const row = (i: number) => `K${i};37;54072;professional;West;537\n`;
+    await writeFile(
+      big,
+      'Kunde;Age;Annual_Income;Segment;Region;Credit_Score\n' +
+        Array.from({ length: maxRows + 1 }, (_, i) => row(i)).join(''),
+    );
+    const settings = parseCampaignSettings({ ...env, CAMPAIGN_BATCH_LEADS_PATH: big });
+    await expect(loadBatchLeads(bundle.manifest, settings)).rejects.toThrow(
+      `${big}, line ${maxRows + 2}: has more than ${maxRows} rows: the campaignBatchPlan timer plans at most ` +
+        `${maxRows} leads per run (see docs/campaign.md); plan larger files with npx nextoffer campaign batch`,
+    );
+    // Within the row limit but over the byte limit: refused before it is read.
+    await expect(
+      loadBatchLeads(bundle.manifest, settings, { maxRows: maxRows + 1, maxBytes: 1000 }),
+    ).rejects.toThrow(
+      /big-leads\.csv: is \d+ bytes: the campaignBatchPlan timer reads leads files of at most 1000 bytes/,
+    );
+    expect(maxBytes).toBeGreaterThan(maxRows * 100);
   });
 });

@@ -1,4 +1,14 @@
-import { detectDelimiter, formatCsvLine, parseCsv, rowLine } from '../../../shared/campaign/csv';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  CsvLimitError,
+  detectDelimiter,
+  formatCsvLine,
+  parseCsv,
+  readCsvFile,
+  rowLine,
+} from '../../../shared/campaign/csv';
+import { temporaryDirectory } from '../../support/temporaryDirectory';
 
 describe('parseCsv', () => {
   it('detects ; and reads quoted strings like the UCI bank-marketing export', () => {
@@ -51,7 +61,25 @@ describe('parseCsv', () => {
 
   it('honours a forced delimiter and a row limit', () => {
     expect(parseCsv('a;b,c\n1;2,3\n', 'x.csv', { delimiter: ',' }).header).toEqual(['a;b', 'c']);
-    expect(() => parseCsv('a\n1\n2\n', 'x.csv', { maxRows: 1 })).toThrow('has 2 rows; at most 1');
+    expect(() => parseCsv('a\n1\n2\n', 'x.csv', { maxRows: 1 })).toThrow(
+      'x.csv, line 3: has more than 1 rows; at most 1 are accepted',
+    );
+    expect(() => parseCsv('a\n1\n2', 'x.csv', { maxRows: 1 })).toThrow(CsvLimitError);
+    expect(parseCsv('a\n\n1\n\n', 'x.csv', { maxRows: 1 }).rows).toEqual([['1']]);
+    // It stops at the first row over the limit: the rest of the file is not parsed.
+    expect(() => parseCsv('a\n1\n2\n"never closed\n', 'x.csv', { maxRows: 1 })).toThrow(
+      'has more than 1 rows',
+    );
+  });
+
+  it('refuses a file over its byte limit before reading it', async () => {
+    const dir = temporaryDirectory('campaign-csv-');
+    const path = join(dir, 'big.csv');
+    await writeFile(path, 'a\n' + '1\n'.repeat(100));
+    await expect(readCsvFile(path, { maxBytes: 100 })).rejects.toThrow(
+      `${path}: is 202 bytes; at most 100 bytes are accepted`,
+    );
+    expect((await readCsvFile(path, { maxBytes: 202 })).rows).toHaveLength(100);
   });
 });
 
