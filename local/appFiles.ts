@@ -1,22 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, extname, join } from 'node:path';
+import { extname, join } from 'node:path';
+import { packageRoot } from '../shared/hosting/packageRoot';
 
-/** The package root (where package.json and host.json live), found from this file in src or dist. */
-export function packageRoot(from = __dirname): string {
-  let dir = from;
-  for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (
-      existsSync(manifest) &&
-      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'nextoffer'
-    ) {
-      return dir;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no nextoffer package.json above ${from}`);
-    dir = parent;
-  }
-}
+export { packageRoot };
 
 /**
  * The function modules the real host loads (package.json `main`: dist/functions/*.js). Running from

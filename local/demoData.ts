@@ -76,13 +76,14 @@ const DEFAULT_CAMPAIGN_MODEL_DIR = 'campaign-model';
  */
 export function wantsDemoCampaignModel(
   env: Readonly<Record<string, string | undefined>>,
-  cwd: string = process.cwd(),
+  /** Where a relative CAMPAIGN_MODEL_DIR is read from: the package root, as getSettings reads it. */
+  base: string,
 ): boolean {
   const dir = env.CAMPAIGN_MODEL_DIR?.trim();
   if (dir === undefined || dir === '') return true;
   return (
-    resolve(cwd, dir) === resolve(cwd, DEFAULT_CAMPAIGN_MODEL_DIR) &&
-    !existsSync(join(cwd, dir, MANIFEST_FILE))
+    resolve(base, dir) === resolve(base, DEFAULT_CAMPAIGN_MODEL_DIR) &&
+    !existsSync(join(resolve(base, dir), MANIFEST_FILE))
   );
 }
 

@@ -145,7 +145,7 @@ async function run(args: string[]): Promise<number> {
     applyMissing(process.env, stack.settings);
     if (options.demo) {
       const demo = await withoutTestModeWarnings(() => import('../../local/demoData'));
-      if (demo.wantsDemoCampaignModel(process.env)) {
+      if (demo.wantsDemoCampaignModel(process.env, packageRoot())) {
         // Before the settings are first read: the functions serve the model CAMPAIGN_MODEL_DIR names.
         campaignModel = await demo.trainDemoCampaignModel(progress);
         process.env.CAMPAIGN_MODEL_DIR = campaignModel.dir;

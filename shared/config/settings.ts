@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { join, resolve } from 'node:path';
 import { parseSchedule, ScheduleError } from '../hosting/ncrontab';
+import { packageRoot } from '../hosting/packageRoot';
 
 /**
  * All settings, parsed once into a frozen object. Names follow the Functions host conventions so the
@@ -118,12 +120,20 @@ export interface AffinitySettings {
   promotionTolerance: number;
   /** How often a serving process checks the latest pointer for a new model version. */
   refreshSeconds: number;
+  /**
+   * Retention of model bundles in Blob: each retraining run deletes the versions that are neither the
+   * serving one (nor the one it replaced) nor among this many newest.
+   */
+  keepVersions: number;
 }
 
 type Env = Record<string, string | undefined>;
 
 /** The largest catalog the dense affinity model may cover: memory grows with its square. */
 export const MAX_DENSE_ITEMS = 20_000;
+
+/** The most model versions retention may keep: a year of nightly candidates (up to ~170 MB each). */
+export const MAX_KEEP_VERSIONS = 365;
 
 export class ConfigurationError extends Error {
   override name = 'ConfigurationError';
@@ -407,6 +417,7 @@ export function parseAffinitySettings(env: Env): AffinitySettings {
     maxItems: parsed(env, 'AFFINITY_MAX_ITEMS', positiveInt(MAX_DENSE_ITEMS), '5000'),
     promotionTolerance: parsed(env, 'AFFINITY_PROMOTION_TOLERANCE', probability, '0'),
     refreshSeconds: parsed(env, 'AFFINITY_REFRESH_SECONDS', positiveInt(86400), '60'),
+    keepVersions: parsed(env, 'AFFINITY_KEEP_VERSIONS', positiveInt(MAX_KEEP_VERSIONS), '7'),
   });
 }
 
@@ -448,17 +459,24 @@ function campaignBatchColumns(env: Env): CampaignBatchColumns {
 }
 
 /** The campaign section alone, for commands that need nothing else. */
-export function parseCampaignSettings(env: Env): CampaignSettings {
+export function parseCampaignSettings(env: Env, options: SettingsOptions = {}): CampaignSettings {
   const delimiter = read(env, 'CAMPAIGN_BATCH_DELIMITER');
+  const { pathsFrom } = options;
+  const path = (name: string): string | undefined => {
+    const value = read(env, name);
+    return value === undefined || pathsFrom === undefined ? value : resolve(pathsFrom, value);
+  };
   return deepFreeze({
-    modelDir: read(env, 'CAMPAIGN_MODEL_DIR') ?? 'campaign-model',
-    constraintsPath: read(env, 'CAMPAIGN_CONSTRAINTS_PATH'),
+    modelDir:
+      path('CAMPAIGN_MODEL_DIR') ??
+      (pathsFrom === undefined ? 'campaign-model' : join(pathsFrom, 'campaign-model')),
+    constraintsPath: path('CAMPAIGN_CONSTRAINTS_PATH'),
     maxLeadsPerRequest: parsed(env, 'CAMPAIGN_MAX_LEADS_PER_REQUEST', positiveInt(1000), '1000'),
     batchSchedule: parsed(env, 'CAMPAIGN_BATCH_SCHEDULE', ncrontab('0 30 2 * * *'), '0 30 2 * * *'),
-    batchLeadsPath: read(env, 'CAMPAIGN_BATCH_LEADS_PATH'),
-    batchTouchesPath: read(env, 'CAMPAIGN_BATCH_TOUCHES_PATH'),
-    batchCampaignsPath: read(env, 'CAMPAIGN_BATCH_CAMPAIGNS_PATH'),
-    batchProductsPath: read(env, 'CAMPAIGN_BATCH_PRODUCTS_PATH'),
+    batchLeadsPath: path('CAMPAIGN_BATCH_LEADS_PATH'),
+    batchTouchesPath: path('CAMPAIGN_BATCH_TOUCHES_PATH'),
+    batchCampaignsPath: path('CAMPAIGN_BATCH_CAMPAIGNS_PATH'),
+    batchProductsPath: path('CAMPAIGN_BATCH_PRODUCTS_PATH'),
     batchColumns: campaignBatchColumns(env),
     batchDelimiter:
       delimiter === undefined ? undefined : parsed(env, 'CAMPAIGN_BATCH_DELIMITER', delimiterSetting, ''),
@@ -467,7 +485,16 @@ export function parseCampaignSettings(env: Env): CampaignSettings {
 }
 
 /** Parses settings from an environment; throws ConfigurationError naming the first bad setting. */
-export function parseSettings(env: Env): Settings {
+export interface SettingsOptions {
+  /**
+   * Where relative file paths in settings (the campaign model, constraints and batch files) are read
+   * from; unset: the working directory. The app reads them from its package root (getSettings), since in
+   * Azure the worker's working directory is not promised to be the app's folder.
+   */
+  pathsFrom?: string;
+}
+
+export function parseSettings(env: Env, options: SettingsOptions = {}): Settings {
   const settings: Settings = {
     eventHub: {
       connection: eventHubConnection(env, 'EventHubConnection'),
@@ -489,7 +516,7 @@ export function parseSettings(env: Env): Settings {
       statsRefreshSeconds: parsed(env, 'OFFER_STATS_REFRESH_SECONDS', positiveInt(3600), '10'),
     },
     affinity: parseAffinitySettings(env),
-    campaign: parseCampaignSettings(env),
+    campaign: parseCampaignSettings(env, options),
   };
   return deepFreeze(settings);
 }
@@ -498,6 +525,6 @@ let current: Settings | undefined;
 
 /** The process's settings, parsed from process.env on first use and never again. */
 export function getSettings(): Settings {
-  current ??= parseSettings(process.env);
+  current ??= parseSettings(process.env, { pathsFrom: packageRoot() });
   return current;
 }

@@ -88,3 +88,26 @@ describe('parseCampaignSettings: the batch run', () => {
     expect(error.message).toContain(problem);
   });
 });
+
+describe('parseCampaignSettings: where files are read from', () => {
+  it('reads relative paths from the folder it is given, absolute ones as they are', () => {
+    const app = '/home/site/wwwroot';
+    const settings = parseCampaignSettings(
+      { ...files, CAMPAIGN_CONSTRAINTS_PATH: '/mnt/shared/constraints.json' },
+      { pathsFrom: app },
+    );
+    expect(settings).toMatchObject({
+      modelDir: '/home/site/wwwroot/campaign-model',
+      constraintsPath: '/mnt/shared/constraints.json',
+      batchLeadsPath: '/home/site/wwwroot/data/leads.csv',
+      batchTouchesPath: '/home/site/wwwroot/data/touches.csv',
+      batchCampaignsPath: '/home/site/wwwroot/data/campaigns.csv',
+      batchProductsPath: '/home/site/wwwroot/data/products.csv',
+    });
+    // Commands give no folder: the paths stay relative to the working directory.
+    expect(parseCampaignSettings(files)).toMatchObject({
+      modelDir: 'campaign-model',
+      batchLeadsPath: 'data/leads.csv',
+    });
+  });
+});
