@@ -11,8 +11,9 @@ import { getBlobServiceClient, getRedis } from '../shared/runtime/clients';
  * Retrains the product-affinity model from the clickstream archive on AFFINITY_RETRAIN_SCHEDULE and
  * publishes it; `latest` moves only if its held-out metrics are not worse than the serving model's.
  * Then Redis gets the cold-start lists of the model `latest` names (unless it holds them already), for
- * the offer function's users without history. Failing that is logged as an error with the invocation
- * id, does not fail the run, and the next run retries it.
+ * the offer function's users without history, and model versions older than the AFFINITY_KEEP_VERSIONS
+ * newest are deleted (never `latest`'s). Failing either is logged as an error with the invocation id,
+ * does not fail the run, and the next run retries it.
  */
 const settings = getSettings();
 const timerSchema = z.object({ isPastDue: z.boolean().optional() });
@@ -39,8 +40,13 @@ registerTimer('retrainAffinity', {
     );
     const model = result.outcome ? (result.outcome.promoted ? 'promoted' : 'not promoted') : 'skipped';
     const coldStart = result.coldStart ? `, cold start ${result.coldStart.status}` : '';
+    const retention = result.retention;
+    const removed = retention
+      ? `, ${retention.removed.length} old versions removed` +
+        (retention.failed.length > 0 || retention.stopped !== undefined ? ' (retention incomplete)' : '')
+      : '';
     context.log(
-      `affinity retrain: ${result.interactions} interactions, ${result.skippedBlobs.length} archive blobs skipped, ${model}${coldStart}`,
+      `affinity retrain: ${result.interactions} interactions, ${result.skippedBlobs.length} archive blobs skipped, ${model}${coldStart}${removed}`,
     );
   },
 });

@@ -1,6 +1,11 @@
 import { ContainerClient } from '@azure/storage-blob';
 import { AffinitySettings } from '../../shared/config/settings';
-import { AffinityBundleStore, PublishOutcome } from '../../shared/affinity/bundleStore';
+import {
+  AffinityBundleStore,
+  PruneOptions,
+  PruneReport,
+  PublishOutcome,
+} from '../../shared/affinity/bundleStore';
 import { BundleFiles } from '../../shared/affinity/bundle';
 import { SkippedBlob } from '../../shared/archive/archiveReader';
 import { VersionedColdStartStore } from '../../shared/coldstart/coldStartStore';
@@ -23,6 +28,8 @@ export interface RetrainResult {
   outcome: PublishOutcome | undefined;
   /** Whether Redis holds the cold-start lists of the serving model; undefined without a cold-start store. */
   coldStart: ColdStartSync | undefined;
+  /** Old model versions deleted (AFFINITY_KEEP_VERSIONS); undefined for a store that keeps no history. */
+  retention: PruneReport | undefined;
 }
 
 export interface RetrainOptions {
@@ -32,12 +39,14 @@ export interface RetrainOptions {
    */
   coldStart?: VersionedColdStartStore;
   /**
-   * Failures the run survives but someone should see (cold-start lists not loaded); `log` without it.
+   * Failures the run survives but someone should see (cold-start lists not loaded, old versions not
+   * deleted); `log` without it.
    */
   logError?: (message: string) => void;
   /** Backoffs (tests make them short). */
   archiveRetry?: ArchiveReadOptions['retry'];
   coldStartRetry?: ColdStartSyncOptions['retry'];
+  retentionRetry?: PruneOptions['retry'];
 }
 
 /** Where the clickstream archive is: its container, and the hub whose folder to read. */
@@ -53,7 +62,9 @@ export interface ArchiveSource {
  * Blob outage that outlasts the retries fails the run (nothing is published). Then, with a cold-start
  * store, Redis gets the cold-start lists of whatever `latest` names, unless it holds them already. That
  * step runs even when training was skipped or failed, and its failure never fails the run or undoes a
- * promotion: it is logged, and the next run repairs it.
+ * promotion: it is logged, and the next run repairs it. Last, unless the run failed, retention deletes
+ * the versions that are neither `latest` (nor the one it replaced) nor among the AFFINITY_KEEP_VERSIONS
+ * newest; what it cannot delete is logged and left for the next run, never failing this one.
  */
 export async function retrainFromArchive(
   archive: ArchiveSource,
@@ -71,7 +82,8 @@ export async function retrainFromArchive(
     await syncColdStart(store, log, options, undefined);
     throw error;
   }
-  return { ...result.result, coldStart: await syncColdStart(store, log, options, result.trained) };
+  const coldStart = await syncColdStart(store, log, options, result.trained);
+  return { ...result.result, coldStart, retention: await pruneVersions(store, settings, log, options) };
 }
 
 async function trainAndPublish(
@@ -81,7 +93,10 @@ async function trainAndPublish(
   log: (message: string) => void,
   now: Date,
   options: RetrainOptions,
-): Promise<{ result: Omit<RetrainResult, 'coldStart'>; trained?: { files: Partial<BundleFiles> } }> {
+): Promise<{
+  result: Omit<RetrainResult, 'coldStart' | 'retention'>;
+  trained?: { files: Partial<BundleFiles> };
+}> {
   const from = new Date(now.getTime() - settings.trainingDays * 24 * 3600 * 1000);
   const read = await readArchiveInteractions(archive.container, {
     from,
@@ -140,4 +155,47 @@ async function syncColdStart(
       );
   }
   return sync;
+}
+
+async function pruneVersions(
+  store: AffinityBundleStore,
+  settings: AffinitySettings,
+  log: (message: string) => void,
+  options: RetrainOptions,
+): Promise<PruneReport | undefined> {
+  if (store.pruneVersions === undefined) return undefined;
+  let report: PruneReport;
+  try {
+    report = await store.pruneVersions({
+      keep: settings.keepVersions,
+      onRetry: log,
+      ...(options.retentionRetry === undefined ? {} : { retry: options.retentionRetry }),
+    });
+  } catch (error) {
+    // pruneVersions reports Blob failures itself; this is for anything else, which must not fail the run.
+    report = {
+      removed: [],
+      kept: [],
+      failed: [],
+      stopped: error instanceof Error ? error.message : String(error),
+    };
+  }
+  if (report.removed.length > 0) {
+    const named = report.removed.slice(0, 10).join(', ') + (report.removed.length > 10 ? ', …' : '');
+    log(
+      `affinity retrain: removed ${report.removed.length} old model versions (${named}); ${report.kept.length} kept`,
+    );
+  }
+  const logError = options.logError ?? log;
+  for (const { version, error } of report.failed) {
+    logError(
+      `affinity retrain: old model version ${version} NOT removed: ${error}; the next run tries again`,
+    );
+  }
+  if (report.stopped !== undefined) {
+    logError(
+      `affinity retrain: removing old model versions stopped: ${report.stopped}; the next run goes on`,
+    );
+  }
+  return report;
 }

@@ -9,12 +9,14 @@ import {
   verifyBundle,
   versionSchema,
 } from './bundle';
+import { defaultRetry, isTransientStatus, RetryOptions, withRetry } from '../resilience/retry';
 
 /**
- * Model bundles in Blob Storage: `affinity/<version>/<file>` for every version ever published, and
- * `affinity/latest.json` naming the version that serves. The pointer moves only when the candidate's
- * offline metrics are not worse than the current one's (within a tolerance), and only with an ETag
- * condition, so two publishers racing cannot both win on stale information.
+ * Model bundles in Blob Storage: `affinity/<version>/<file>` for every version published and not yet
+ * pruned, and `affinity/latest.json` naming the version that serves. The pointer moves only when the
+ * candidate's offline metrics are not worse than the current one's (within a tolerance), and only with an
+ * ETag condition, so two publishers racing cannot both win on stale information. `pruneVersions` deletes
+ * old versions, never the one the pointer names nor the one it replaced (see there).
  */
 
 export const LATEST_POINTER = 'affinity/latest.json';
@@ -23,6 +25,11 @@ export const latestPointerSchema = z.object({
   version: versionSchema,
   publishedAt: z.iso.datetime(),
   metrics: offlineMetricsSchema.nullable(),
+  /**
+   * The version the pointer named before it moved to this one (absent in pointers written before it was
+   * recorded). Retention keeps it: a process that read the old pointer may still be downloading it.
+   */
+  previous: versionSchema.nullable().optional(),
 });
 export type LatestPointer = z.infer<typeof latestPointerSchema>;
 
@@ -41,6 +48,35 @@ export interface AffinityBundleStore {
   readLatest(): Promise<{ pointer: LatestPointer; etag: string } | undefined>;
   readBundle(version: string): Promise<Partial<BundleFiles>>;
   listVersions(): Promise<string[]>;
+  /** Deletes old versions (see BlobAffinityBundleStore.pruneVersions); stores without history omit it. */
+  pruneVersions?(options: PruneOptions): Promise<PruneReport>;
+}
+
+/** Versions written this recently are never pruned: an upload or a pointer move may be in flight. */
+export const PRUNE_GRACE_MS = 3_600_000;
+
+/** About 3 s of backoff per blob at most: a delete left undone is done by the next run anyway. */
+export const pruneRetry: Omit<RetryOptions, 'isTransient'> = defaultRetry;
+
+export interface PruneOptions {
+  /** How many of the newest versions to keep besides the one `latest` names (AFFINITY_KEEP_VERSIONS). */
+  keep: number;
+  /** Default PRUNE_GRACE_MS. */
+  graceMs?: number;
+  retry?: Partial<Omit<RetryOptions, 'isTransient'>>;
+  /** Each retry of a Blob call, with the error that caused it. */
+  onRetry?: (message: string) => void;
+}
+
+export interface PruneReport {
+  /** Versions whose files are all gone now (including ones an earlier run left half-deleted). */
+  removed: string[];
+  /** Versions still there, newest first. */
+  kept: string[];
+  /** Versions whose files could not all be deleted; the next run tries again. */
+  failed: { version: string; error: string }[];
+  /** Why pruning stopped before the end (Blob failing, the pointer unreadable); undefined if it did not. */
+  stopped: string | undefined;
 }
 
 function bundlePath(version: string, file: string): string {
@@ -83,7 +119,7 @@ export class BlobAffinityBundleStore implements AffinityBundleStore {
     const bundle = verifyBundle(files);
     const version = bundle.manifest.version;
     await this.container.createIfNotExists();
-    await this.upload(version, files);
+    const alreadyThere = await this.upload(version, files);
     // Optimistic concurrency on the pointer: re-read and re-decide if someone moved it meanwhile.
     for (let attempt = 0; attempt < 5; attempt++) {
       const latest = await this.readLatest();
@@ -107,6 +143,7 @@ export class BlobAffinityBundleStore implements AffinityBundleStore {
         version,
         publishedAt: this.now().toISOString(),
         metrics: bundle.manifest.metrics,
+        previous,
       };
       const body = JSON.stringify(pointer);
       try {
@@ -118,6 +155,9 @@ export class BlobAffinityBundleStore implements AffinityBundleStore {
         if (isStatus(error, 409, 412)) continue;
         throw error;
       }
+      // Moving the pointer back to an old version that was already there (a rollback) can meet a prune
+      // that read the pointer just before it moved: if that deleted the version meanwhile, upload it again.
+      if (alreadyThere && !(await this.manifestClient(version).exists())) await this.upload(version, files);
       const why =
         options.force === true && !decision.ok ? `forced although ${decision.reason}` : decision.reason;
       return { version, promoted: true, previous, reason: `latest is now ${version} (${why})` };
@@ -125,13 +165,20 @@ export class BlobAffinityBundleStore implements AffinityBundleStore {
     throw new Error(`could not move ${LATEST_POINTER}: it kept changing under concurrent publishes`);
   }
 
-  /** Data files first, manifest last: a version whose manifest exists is complete. */
-  private async upload(version: string, files: Partial<BundleFiles>): Promise<void> {
-    const manifestClient = this.container.getBlockBlobClient(bundlePath(version, 'manifest.json'));
+  private manifestClient(version: string) {
+    return this.container.getBlockBlobClient(bundlePath(version, 'manifest.json'));
+  }
+
+  /**
+   * Data files first, manifest last: a version whose manifest exists is complete. True when the version
+   * was already there with these bytes (nothing uploaded).
+   */
+  private async upload(version: string, files: Partial<BundleFiles>): Promise<boolean> {
+    const manifestClient = this.manifestClient(version);
     const manifest = files['manifest.json']!;
     if (await manifestClient.exists()) {
       const existing = await manifestClient.downloadToBuffer();
-      if (Buffer.compare(existing, Buffer.from(manifest)) === 0) return;
+      if (Buffer.compare(existing, Buffer.from(manifest)) === 0) return true;
       throw new BundleError(
         `version ${version} was already published with different contents; train with a new version`,
       );
@@ -145,6 +192,7 @@ export class BlobAffinityBundleStore implements AffinityBundleStore {
       conditions: { ifNoneMatch: '*' },
       blobHTTPHeaders: { blobContentType: 'application/json' },
     });
+    return false;
   }
 
   async readLatest(): Promise<{ pointer: LatestPointer; etag: string } | undefined> {
@@ -196,6 +244,120 @@ export class BlobAffinityBundleStore implements AffinityBundleStore {
     }
     return versions.sort();
   }
+
+  /**
+   * Retention: deletes every version that is neither named by `latest` (nor the one it replaced) nor among
+   * the `keep` newest, by when they were written. Never throws for Blob's sake: what it could not do is in
+   * the report, and the next run does it.
+   *
+   * - Only versions listed at the start are candidates, and only those older than the `keep` newest: a
+   *   version published meanwhile is newer than all of them and is not touched.
+   * - A version written within the last `graceMs` is never deleted, however many newer ones there are: its
+   *   upload may still be in flight (no manifest yet), or its publisher about to move the pointer to it.
+   * - The pointer is read again right before each version is deleted, so a version it has moved to (or
+   *   away from) since the listing is kept; if it cannot be read, nothing more is deleted.
+   * - A version's manifest goes first, so a version cut short is incomplete to every reader (publishing it
+   *   again uploads it whole); the next run deletes the rest of it, and one already gone costs nothing.
+   * - Failures that may pass (throttling, 5xx, resets) are retried with backoff; if one persists, pruning
+   *   stops there. Others (403, a lease) skip that version only.
+   */
+  async pruneVersions(options: PruneOptions): Promise<PruneReport> {
+    const graceMs = options.graceMs ?? PRUNE_GRACE_MS;
+    const retry: RetryOptions = {
+      ...pruneRetry,
+      ...options.retry,
+      isTransient: isTransientStatus,
+      onRetry: (error, attempt, delayMs) =>
+        options.onRetry?.(
+          `affinity retention: Blob call failed (${describe(error)}); attempt ${attempt + 1} in ${Math.round(delayMs)} ms`,
+        ),
+    };
+    const report: PruneReport = { removed: [], kept: [], failed: [], stopped: undefined };
+    let listed: StoredVersion[];
+    try {
+      listed = await withRetry(() => this.listStoredVersions(), retry);
+    } catch (error) {
+      report.stopped = `cannot list the versions: ${describe(error)}`;
+      return report;
+    }
+    // Newest first; versions written in the same second (Blob's resolution) by their id.
+    listed.sort((a, b) => b.writtenAt - a.writtenAt || (a.version < b.version ? 1 : -1));
+    const now = this.now().getTime();
+    const candidates = listed
+      .slice(Math.max(1, options.keep))
+      .filter((stored) => now - stored.writtenAt >= graceMs)
+      .reverse(); // oldest first
+    for (const stored of candidates) {
+      let latest: LatestPointer | undefined;
+      try {
+        latest = (await withRetry(() => this.readLatest(), retry))?.pointer;
+      } catch (error) {
+        report.stopped = `cannot read ${LATEST_POINTER}: ${describe(error)}`;
+        break;
+      }
+      if (stored.version === latest?.version || stored.version === latest?.previous) continue;
+      try {
+        await this.deleteVersion(stored, retry);
+        report.removed.push(stored.version);
+      } catch (error) {
+        report.failed.push({ version: stored.version, error: describe(error) });
+        if (isTransientStatus(error)) {
+          report.stopped = `Blob kept failing (on ${stored.version})`;
+          break;
+        }
+      }
+    }
+    const removed = new Set(report.removed);
+    report.kept = listed.map((stored) => stored.version).filter((version) => !removed.has(version));
+    return report;
+  }
+
+  /** Every version folder with its blobs and when the last of them was written. */
+  private async listStoredVersions(): Promise<StoredVersion[]> {
+    const versions = new Map<string, StoredVersion>();
+    try {
+      for await (const item of this.container.listBlobsFlat({ prefix: 'affinity/' })) {
+        const [, version, ...rest] = item.name.split('/');
+        if (version === undefined || rest.length === 0 || !versionSchema.safeParse(version).success) continue;
+        const stored = versions.get(version) ?? { version, blobs: [], writtenAt: 0 };
+        stored.blobs.push(item.name);
+        stored.writtenAt = Math.max(stored.writtenAt, item.properties.lastModified.getTime());
+        versions.set(version, stored);
+      }
+    } catch (error) {
+      if (isStatus(error, 404)) return []; // no container: nothing was ever published
+      throw error;
+    }
+    return [...versions.values()];
+  }
+
+  /** The manifest first (the version is then incomplete to any reader), then the rest. */
+  private async deleteVersion(stored: StoredVersion, retry: RetryOptions): Promise<void> {
+    const manifest = bundlePath(stored.version, 'manifest.json');
+    const remove = (name: string) =>
+      withRetry(
+        () => this.container.getBlobClient(name).deleteIfExists({ deleteSnapshots: 'include' }),
+        retry,
+      );
+    if (stored.blobs.includes(manifest)) await remove(manifest);
+    const results = await Promise.allSettled(
+      stored.blobs.filter((name) => name !== manifest).map((name) => remove(name)),
+    );
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure !== undefined) throw failure.reason;
+  }
+}
+
+interface StoredVersion {
+  version: string;
+  blobs: string[];
+  /** Epoch ms of the latest Last-Modified among its blobs. */
+  writtenAt: number;
+}
+
+function describe(error: unknown): string {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message.split('\n')[0]! : String(error);
 }
 
 async function streamToBuffer(stream: NodeJS.ReadableStream | undefined): Promise<Buffer> {

@@ -100,7 +100,7 @@ describe('retrainAffinity', () => {
     expect(latest?.pointer.metrics?.ndcgAtK).toBeGreaterThan(0);
     expect(logs).toContainEqual(
       expect.stringMatching(
-        /^affinity retrain: \d+ interactions, 0 archive blobs skipped, promoted, cold start loaded$/,
+        /^affinity retrain: \d+ interactions, 0 archive blobs skipped, promoted, cold start loaded, 0 old versions removed$/,
       ),
     );
     expect(errors).toEqual([]);
@@ -126,7 +126,7 @@ describe('retrainAffinity', () => {
     expect(promoted).not.toBe(before);
     expect(logs).toContainEqual(
       expect.stringMatching(
-        /^affinity retrain: \d+ interactions, 0 archive blobs skipped, promoted, cold start failed$/,
+        /^affinity retrain: \d+ interactions, 0 archive blobs skipped, promoted, cold start failed, 0 old versions removed$/,
       ),
     );
     expect(errors).toEqual([

@@ -3,6 +3,8 @@ import Redis from 'ioredis';
 import { gzipSync } from 'node:zlib';
 import { retrainFromArchive } from '../../../models/affinity/retrain';
 import { generateSyntheticInteractions } from '../../../models/affinity/synthetic';
+import { trainAffinityModel } from '../../../models/affinity/train';
+import { BundleFiles } from '../../../shared/affinity/bundle';
 import { BlobAffinityBundleStore } from '../../../shared/affinity/bundleStore';
 import { archiveBlobName } from '../../../shared/archive/eventArchive';
 import { ColdStartScores, RedisColdStartStore } from '../../../shared/coldstart/coldStartStore';
@@ -117,7 +119,13 @@ describe('retrainFromArchive', () => {
       (m) => logs.push(m),
       new Date('2027-01-01T00:00:00Z'),
     );
-    expect(result).toEqual({ interactions: 0, skippedBlobs: [], outcome: undefined, coldStart: undefined });
+    expect(result).toEqual({
+      interactions: 0,
+      skippedBlobs: [],
+      outcome: undefined,
+      coldStart: undefined,
+      retention: { removed: [], kept: [], failed: [], stopped: undefined },
+    });
     expect(logs.some((l) => l.includes('keeping the current model'))).toBe(true);
   });
 
@@ -266,5 +274,118 @@ describe('retrainFromArchive with a cold-start store', () => {
     } finally {
       await proxy.stop();
     }
+  });
+});
+
+describe('retrainFromArchive retention', () => {
+  const hour = 3_600_000;
+  let small: Awaited<ReturnType<typeof trainAffinityModel>>;
+
+  beforeAll(async () => {
+    const interactions = generateSyntheticInteractions({ users: 60, items: 40, interactions: 1200, seed: 4 });
+    small = await trainAffinityModel(interactions, { lambda: 10, evaluate: false, version: 'small' });
+  });
+
+  /** The smallest bundle re-labelled as `version`, with the given nDCG@10. */
+  function old(version: string, ndcgAtK: number): Partial<BundleFiles> {
+    const metrics = { k: 10, map: 0.1, ndcgAtK, precisionAtK: ndcgAtK, recallAtK: 0.2, users: 60 };
+    const manifest = { ...small.manifest, version, metrics };
+    return { ...small.files, 'manifest.json': Buffer.from(JSON.stringify(manifest)) };
+  }
+
+  /** old-1 serving with the given nDCG@10 (1: no retrain beats it), then old-2…old-4 not promoted. */
+  async function withOldVersions(container: ContainerClient, serving: number): Promise<void> {
+    const store = new BlobAffinityBundleStore(container);
+    await store.publish(old('old-1', serving));
+    for (const version of ['old-2', 'old-3', 'old-4']) {
+      expect((await store.publish(old(version, serving / 2))).promoted).toBe(false);
+    }
+  }
+
+  /** The store as a run hours later sees it (past the grace period for versions written now). */
+  const later = () => new Date(Date.now() + 2 * hour);
+
+  it('deletes the versions beyond AFFINITY_KEEP_VERSIONS after publishing, never the serving one, and says so', async () => {
+    const container = stack.blob.getContainerClient('models-retention');
+    await withOldVersions(container, 1);
+    const store = new BlobAffinityBundleStore(container, 0, later);
+    const settings = parseAffinitySettings({ AFFINITY_TRAINING_DAYS: '7', AFFINITY_KEEP_VERSIONS: '2' });
+    const logs: string[] = [];
+    const result = await retrainFromArchive(
+      { container: archive },
+      store,
+      settings,
+      (m) => logs.push(m),
+      now,
+    );
+    const candidate = result.outcome!.version;
+    expect(result.outcome!.promoted).toBe(false);
+    // Kept: the candidate and old-4 (the 2 newest), and old-1, which serves although it is the oldest.
+    expect(result.retention).toEqual({
+      removed: ['old-2', 'old-3'],
+      kept: [candidate, 'old-4', 'old-1'],
+      failed: [],
+      stopped: undefined,
+    });
+    expect((await store.listVersions()).sort()).toEqual([candidate, 'old-1', 'old-4'].sort());
+    expect((await store.readLatest())!.pointer.version).toBe('old-1');
+    expect(logs).toContain('affinity retrain: removed 2 old model versions (old-2, old-3); 3 kept');
+  });
+
+  it('logs deletes that keep failing and ends normally, the promotion standing; the next run does them', async () => {
+    const container = stack.blob.getContainerClient('models-retention-down');
+    await withOldVersions(container, 0.02); // a serving model the retrain beats
+    const blobUrl = new URL(stack.blob.url);
+    const proxy = await startFaultProxy(blobUrl.origin, (request) =>
+      request.method === 'DELETE' ? { status: 503 } : undefined,
+    );
+    const errors: string[] = [];
+    let result;
+    try {
+      const viaProxy = BlobServiceClient.fromConnectionString(
+        stack.connectionString.replace(
+          /BlobEndpoint=[^;]+/,
+          `BlobEndpoint=${proxy.url}${blobUrl.pathname.replace(/\/$/, '')}`,
+        ),
+        { retryOptions: { maxTries: 1 } },
+      );
+      const store = new BlobAffinityBundleStore(
+        viaProxy.getContainerClient(container.containerName),
+        0,
+        later,
+      );
+      const settings = parseAffinitySettings({ AFFINITY_TRAINING_DAYS: '7', AFFINITY_KEEP_VERSIONS: '1' });
+      result = await retrainFromArchive({ container: archive }, store, settings, () => undefined, now, {
+        logError: (m) => errors.push(m),
+        retentionRetry: fastRetry,
+      });
+    } finally {
+      await proxy.stop();
+    }
+    const promoted = result.outcome!.version;
+    expect(result.outcome).toMatchObject({ promoted: true, previous: 'old-1' });
+    expect(result.retention).toMatchObject({
+      removed: [],
+      failed: [{ version: 'old-2' }],
+      stopped: 'Blob kept failing (on old-2)',
+    });
+    expect(errors).toEqual([
+      expect.stringMatching(
+        /^affinity retrain: old model version old-2 NOT removed: .*; the next run tries again$/,
+      ),
+      'affinity retrain: removing old model versions stopped: Blob kept failing (on old-2); the next run goes on',
+    ]);
+    const direct = new BlobAffinityBundleStore(container, 0, later);
+    expect((await direct.readLatest())!.pointer.version).toBe(promoted);
+    // The next run, even one that trains nothing, deletes them; old-1, which latest replaced, stays.
+    const next = await retrainFromArchive(
+      { container: archive },
+      direct,
+      parseAffinitySettings({ AFFINITY_KEEP_VERSIONS: '1' }),
+      () => undefined,
+      new Date('2027-03-10T12:00:00Z'),
+    );
+    expect(next.retention?.removed).toEqual(['old-2', 'old-3', 'old-4']);
+    expect((await direct.listVersions()).sort()).toEqual([promoted, 'old-1'].sort());
   });
 });

@@ -33,6 +33,12 @@ describe('parseSettings', () => {
     expect(settings.eventHub.consumerGroup).toBe('$Default');
     expect(settings.ingest.maxEventsPerRequest).toBe(500);
     expect(settings.ingest.allowedOrigins).toEqual([]);
+    expect(settings.affinity.keepVersions).toBe(7);
+  });
+
+  it('keeps as many model versions as AFFINITY_KEEP_VERSIONS says, from 1 to 365', () => {
+    expect(parseSettings({ ...minimal, AFFINITY_KEEP_VERSIONS: '1' }).affinity.keepVersions).toBe(1);
+    expect(parseSettings({ ...minimal, AFFINITY_KEEP_VERSIONS: '365' }).affinity.keepVersions).toBe(365);
   });
 
   it('accepts identity-based connections by their Functions setting names', () => {
@@ -148,6 +154,9 @@ describe('parseSettings', () => {
     ['OFFER_EXPLORATION_RATE', { OFFER_EXPLORATION_RATE: '0x1' }],
     ['CAMPAIGN_BATCH_SCHEDULE', { CAMPAIGN_BATCH_SCHEDULE: '99 99 99 99 99 99' }],
     ['AFFINITY_RETRAIN_SCHEDULE', { AFFINITY_RETRAIN_SCHEDULE: '0 0 3 * *' }],
+    ['AFFINITY_KEEP_VERSIONS', { AFFINITY_KEEP_VERSIONS: '0' }],
+    ['AFFINITY_KEEP_VERSIONS', { AFFINITY_KEEP_VERSIONS: '366' }],
+    ['AFFINITY_KEEP_VERSIONS', { AFFINITY_KEEP_VERSIONS: '2.5' }],
     ['CAMPAIGN_PLANS_CONTAINER', { CAMPAIGN_PLANS_CONTAINER: 'bad/name#' }],
   ])('fails fast naming %s', (setting, override) => {
     const error = errorOf({ ...minimal, ...override });
