@@ -9,9 +9,9 @@ import { generateCampaignData } from '../models/campaign/generator';
 import { defaultTrainOptions, trainCampaignModel } from '../models/campaign/train';
 import { MANIFEST_FILE, writeBundle } from '../shared/campaign/bundle';
 import { buildTouchFrame } from '../shared/campaign/dataset';
-import { coldStartSchema } from '../shared/affinity/bundle';
 import { createAffinityBundleStore } from '../shared/affinity/runtime';
 import { RedisColdStartStore } from '../shared/coldstart/coldStartStore';
+import { loadBundleColdStart } from '../shared/coldstart/coldStartSync';
 import { Settings } from '../shared/config/settings';
 import { saveOfferCatalog, loadOfferCatalog } from '../shared/offers/cosmosOfferData';
 import { parseOfferCatalog } from '../shared/offers/offerCatalog';
@@ -50,12 +50,10 @@ export async function seedDemoData(
     await runSimulation({ maxEvents: 20_000, interactionsFile }, new AbortController().signal);
     const bundle = await trainAffinityModel(await readInteractionsFile(interactionsFile), {});
     await store.publish(bundle.files, { force: true });
-    const coldStart = coldStartSchema.parse(
-      JSON.parse(Buffer.from(bundle.files['coldStart.json']).toString('utf8')),
-    );
     const redis = await connectRedisClient(settings.redis.url);
     try {
-      await new RedisColdStartStore(redis, settings.redis.keyPrefix).replace(coldStart);
+      // Recorded with the model's version, as the retraining run loads them: its next run finds them current.
+      await loadBundleColdStart(new RedisColdStartStore(redis, settings.redis.keyPrefix), bundle.files);
     } finally {
       redis.disconnect();
     }
