@@ -1,4 +1,5 @@
 import Redis from 'ioredis';
+import { AddressInfo, connect, createServer, Socket } from 'node:net';
 import { generateSyntheticInteractions } from '../../../models/affinity/synthetic';
 import { AffinityBundle, trainAffinityModel } from '../../../models/affinity/train';
 import { BlobAffinityBundleStore } from '../../../shared/affinity/bundleStore';
@@ -105,18 +106,41 @@ describe('syncColdStartToLatest', () => {
   it('retries while the Redis client is still connecting, as at the start of a process', async () => {
     const { bundles, prefix } = fresh();
     await bundles.publish(v1.files, { force: true });
-    const connecting = createRedisClient(stack.redisUrl); // commands fail until it is ready
+    // A gate in front of redis-server that accepts the client's connection but lets nothing through until
+    // the first retry: the client stays not ready (its ready check unanswered), whatever the machine's speed.
+    const target = new URL(stack.redisUrl);
+    const held: Socket[] = [];
+    let open = false;
+    const release = () => {
+      open = true;
+      for (const socket of held.splice(0)) {
+        const upstream = connect(Number(target.port), target.hostname);
+        socket.pipe(upstream).pipe(socket);
+        socket.on('error', () => upstream.destroy());
+        upstream.on('error', () => socket.destroy());
+      }
+    };
+    const gate = createServer((socket) => {
+      held.push(socket);
+      if (open) release();
+    });
+    await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve));
+    const connecting = createRedisClient(`redis://127.0.0.1:${(gate.address() as AddressInfo).port}`);
     connecting.on('error', () => undefined);
     const retries: string[] = [];
     try {
       const sync = await syncColdStartToLatest(bundles, new RedisColdStartStore(connecting, prefix), {
         retry: fastRetry,
-        onRetry: (message) => retries.push(message),
+        onRetry: (message) => {
+          retries.push(message);
+          release();
+        },
       });
       expect(sync).toMatchObject({ status: 'loaded', version: 'v1' });
       expect(retries[0]).toMatch(/Redis call failed \(Stream isn't writeable/);
     } finally {
       connecting.disconnect();
+      await new Promise<void>((resolve) => gate.close(() => resolve()));
     }
   });
 
