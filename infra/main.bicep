@@ -43,6 +43,12 @@ param redisSecretInKeyVault bool = true
 @description('Comma-separated origins allowed to call /api/events and /api/offer from a browser, e.g. https://shop.example. Empty allows none.')
 param corsAllowedOrigins string = ''
 
+@description('The nightly campaign batch: its leads CSV, a path in the deployed package (relative to the app folder). Empty leaves the batch disabled.')
+param campaignBatchLeadsPath string = ''
+
+@description('The nightly campaign batch: its optional touch history CSV in the package.')
+param campaignBatchTouchesPath string = ''
+
 @minValue(40)
 @maxValue(1000)
 @description('Flex Consumption: most instances the app scales out to.')
@@ -156,6 +162,32 @@ module redis 'modules/redis.bicep' = {
   }
 }
 
+// The app's own settings: identity-based connections and names (the host's are in functionApp.bicep).
+var appSettings = {
+  EventHubConnection__fullyQualifiedNamespace: eventHubs.outputs.fullyQualifiedNamespace
+  EventHubConnection__credential: 'managedidentity'
+  EventHubConnection__clientId: identity.outputs.clientId
+  EVENTHUB_NAME: eventHubName
+  EVENTHUB_CONSUMER_GROUP: consumerGroupName
+  CosmosDBConnection__accountEndpoint: cosmos.outputs.endpoint
+  CosmosDBConnection__credential: 'managedidentity'
+  CosmosDBConnection__clientId: identity.outputs.clientId
+  COSMOS_DATABASE: databaseName
+  ArchiveStorage__blobServiceUri: archiveStorage.outputs.blobEndpoint
+  ArchiveStorage__credential: 'managedidentity'
+  ArchiveStorage__clientId: identity.outputs.clientId
+  CORS_ALLOWED_ORIGINS: corsAllowedOrigins
+}
+
+// The nightly campaign batch plans the leads of a file shipped with the app, which a fresh deployment does
+// not have (docs/deploy.md, "Campaign optimisation"): off until a path is given. Parameters, not settings
+// set by hand, since the app's settings are replaced whole at each provision. `AzureWebJobs_<name>_Disabled`
+// is the form of the setting Linux accepts.
+var campaignBatchTouches = empty(campaignBatchTouchesPath) ? {} : { CAMPAIGN_BATCH_TOUCHES_PATH: campaignBatchTouchesPath }
+var campaignBatchSettings = empty(campaignBatchLeadsPath)
+  ? { AzureWebJobs_campaignBatchPlan_Disabled: 'true' }
+  : union({ AzureWebJobs_campaignBatchPlan_Disabled: 'false', CAMPAIGN_BATCH_LEADS_PATH: campaignBatchLeadsPath }, campaignBatchTouches)
+
 module functionApp 'modules/functionApp.bicep' = {
   name: 'functionApp'
   scope: rg
@@ -173,25 +205,7 @@ module functionApp 'modules/functionApp.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     redisName: redis.outputs.name
     redisSecretUri: redis.outputs.secretUri
-    appSettings: {
-      EventHubConnection__fullyQualifiedNamespace: eventHubs.outputs.fullyQualifiedNamespace
-      EventHubConnection__credential: 'managedidentity'
-      EventHubConnection__clientId: identity.outputs.clientId
-      EVENTHUB_NAME: eventHubName
-      EVENTHUB_CONSUMER_GROUP: consumerGroupName
-      CosmosDBConnection__accountEndpoint: cosmos.outputs.endpoint
-      CosmosDBConnection__credential: 'managedidentity'
-      CosmosDBConnection__clientId: identity.outputs.clientId
-      COSMOS_DATABASE: databaseName
-      ArchiveStorage__blobServiceUri: archiveStorage.outputs.blobEndpoint
-      ArchiveStorage__credential: 'managedidentity'
-      ArchiveStorage__clientId: identity.outputs.clientId
-      CORS_ALLOWED_ORIGINS: corsAllowedOrigins
-      // The nightly campaign batch plans the leads of a file shipped with the app, which a fresh deployment
-      // does not have (docs/deploy.md, "Campaign optimisation"): off until it does. The form without dots
-      // is the one Linux accepts.
-      AzureWebJobs_campaignBatchPlan_Disabled: 'true'
-    }
+    appSettings: union(appSettings, campaignBatchSettings)
   }
   // No dependsOn needed: using a module's outputs waits for the whole module, role assignments
   // included, so the app starts only once its identity has its rights.

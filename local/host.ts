@@ -78,16 +78,22 @@ export function loadFunctionModules(dir: string, extension = '.js'): string[] {
 
 /**
  * The app setting that disables a function, if one does: `AzureWebJobs.<name>.Disabled`, or
- * `AzureWebJobs_<name>_Disabled` where setting names cannot hold dots (Linux), set to `true` or `1`, as
- * the Functions host reads them.
+ * `AzureWebJobs_<name>_Disabled` where setting names cannot hold dots (Linux), set to `true` or `1`. As
+ * the Functions host reads them: names and values compared without regard to case, values untrimmed.
  */
 export function disabledBy(
   env: Readonly<Record<string, string | undefined>>,
   functionName: string,
 ): string | undefined {
-  for (const setting of [`AzureWebJobs.${functionName}.Disabled`, `AzureWebJobs_${functionName}_Disabled`]) {
-    const value = env[setting]?.trim().toLowerCase();
-    if (value === 'true' || value === '1') return setting;
+  const names = new Set(
+    [`AzureWebJobs.${functionName}.Disabled`, `AzureWebJobs_${functionName}_Disabled`].map((n) =>
+      n.toLowerCase(),
+    ),
+  );
+  for (const [setting, value] of Object.entries(env)) {
+    if (!names.has(setting.toLowerCase())) continue;
+    const flag = value?.toLowerCase();
+    if (flag === 'true' || flag === '1') return setting;
   }
   return undefined;
 }

@@ -12,12 +12,15 @@ import { packageRoot } from '../hosting/packageRoot';
 
 /**
  * Which identity an identity-based connection uses, from `X__credential` and `X__clientId` as the
- * Functions host reads them: a user-assigned managed identity by client id, or, with neither set,
+ * Functions host reads them: with `X__credential` = managedidentity, the app's managed identity (the
+ * user-assigned one `X__clientId` names, else the system-assigned one); with neither set,
  * `DefaultAzureCredential` (the developer's sign-in locally; `AZURE_CLIENT_ID` picks the identity in Azure).
  */
 export interface IdentityChoice {
-  /** Client id of the user-assigned managed identity (`X__credential` = managedidentity, `X__clientId`). */
-  managedIdentityClientId?: string;
+  managedIdentity?: {
+    /** Client id of a user-assigned identity; absent: the system-assigned identity. */
+    clientId?: string;
+  };
 }
 
 export type EventHubConnectionSettings =
@@ -235,11 +238,11 @@ function identityChoice(env: Env, name: string): IdentityChoice {
       `'${credential}' is not supported; use managedidentity`,
     );
   }
-  if (clientId === undefined) return {};
+  if (clientId === undefined) return { managedIdentity: {} };
   if (!clientIdPattern.test(clientId)) {
     throw new ConfigurationError(`${name}__clientId`, `'${clientId}' is not a client id (a GUID)`);
   }
-  return { managedIdentityClientId: clientId };
+  return { managedIdentity: { clientId } };
 }
 
 function eventHubConnection(env: Env, name: string): EventHubConnectionSettings {

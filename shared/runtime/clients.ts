@@ -20,12 +20,16 @@ import { onShutdown } from '../hosting/registry';
 /** One credential per identity, shared by the clients that use it (each caches its own tokens). */
 const credentials = new Map<string, TokenCredential>();
 function azureCredential(choice: IdentityChoice): TokenCredential {
-  const clientId = choice.managedIdentityClientId;
-  const key = clientId ?? '(default)';
+  const managed = choice.managedIdentity;
+  const key = managed === undefined ? '(default)' : `managed:${managed.clientId ?? '(system)'}`;
   let credential = credentials.get(key);
   if (credential === undefined) {
     credential =
-      clientId === undefined ? new DefaultAzureCredential() : new ManagedIdentityCredential({ clientId });
+      managed === undefined
+        ? new DefaultAzureCredential()
+        : managed.clientId === undefined
+          ? new ManagedIdentityCredential()
+          : new ManagedIdentityCredential({ clientId: managed.clientId });
     credentials.set(key, credential);
   }
   return credential;

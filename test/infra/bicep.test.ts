@@ -46,7 +46,7 @@ describe('infra', () => {
   });
 
   it('sets app settings from which the app parses its settings, identity-based', () => {
-    const appSettings = objectKeys(read('main.bicep'), /^\s*appSettings: \{$/);
+    const appSettings = objectKeys(read('main.bicep'), /^var appSettings = \{$/);
     const hostSettings = objectKeys(read('modules/functionApp.bicep'), /^var hostSettings = \{$/);
     const names = [...appSettings, ...hostSettings];
     expect(names).toEqual(
@@ -90,15 +90,15 @@ describe('infra', () => {
     expect(settings.eventHub.connection).toEqual({
       kind: 'identity',
       fullyQualifiedNamespace: 'evhns-x.servicebus.windows.net',
-      managedIdentityClientId: identityClientId,
+      managedIdentity: { clientId: identityClientId },
     });
     expect(settings.cosmos.connection).toMatchObject({
       kind: 'identity',
-      managedIdentityClientId: identityClientId,
+      managedIdentity: { clientId: identityClientId },
     });
     expect(settings.archive.connection).toMatchObject({
       kind: 'identity',
-      managedIdentityClientId: identityClientId,
+      managedIdentity: { clientId: identityClientId },
     });
     // No connection strings or keys, apart from Redis (infra/modules/redis.bicep) and Application Insights'
     // connection string, which is no credential once local auth is off.
@@ -107,9 +107,12 @@ describe('infra', () => {
     ]);
   });
 
-  it('disables the nightly campaign batch by the name it is registered under', () => {
-    const settings = objectKeys(read('main.bicep'), /^\s*appSettings: \{$/);
-    expect(settings).toContain('AzureWebJobs_campaignBatchPlan_Disabled');
+  it('disables the nightly campaign batch, by the name it is registered under, until its leads are given', () => {
+    const main = read('main.bicep');
+    expect(main).toContain(
+      "var campaignBatchSettings = empty(campaignBatchLeadsPath)\n  ? { AzureWebJobs_campaignBatchPlan_Disabled: 'true' }",
+    );
+    expect(main).toContain('appSettings: union(appSettings, campaignBatchSettings)');
     const registration = readFileSync(join(infra, '..', 'functions', 'campaignBatchPlan.ts'), 'utf8');
     expect(registration).toContain("registerTimer('campaignBatchPlan',");
   });

@@ -296,6 +296,9 @@ describe('local Functions host: disabled functions', () => {
         // The form for setting names without dots (Linux), and 1 for true.
         AzureWebJobs_nightly_Disabled: '1',
         'AzureWebJobs.upload.Disabled': 'false',
+        // Names and values without regard to case, values untrimmed (' true' disables nothing).
+        'azurewebjobs.cloned.disabled': 'TRUE',
+        'AzureWebJobs.classResponse.Disabled': ' true',
       },
       log: (_level, message) => lines.push(message),
       runShutdownHooksOnStop: false,
@@ -305,7 +308,10 @@ describe('local Functions host: disabled functions', () => {
       const list = await fetch(`${disabledHost.url}/api/items/list`);
       expect(await list.json()).toEqual({ id: 'list', variant: null });
       expect((await fetch(`${disabledHost.url}/api/upload`, { method: 'POST' })).status).toBe(200);
-      expect(disabledHost.httpFunctions.map((f) => f.name)).not.toContain('itemsList');
+      const served = disabledHost.httpFunctions.map((f) => f.name);
+      expect(served).not.toContain('itemsList');
+      expect(served).not.toContain('cloned');
+      expect(served).toContain('classResponse');
       expect(lines).toEqual(
         expect.arrayContaining([
           'function itemsList is disabled (AzureWebJobs.itemsList.Disabled)',

@@ -80,12 +80,13 @@ describe('parseSettings', () => {
     expect(settings.cosmos.connection).toEqual({
       kind: 'identity',
       endpoint: 'https://acct.documents.azure.com:443/',
-      managedIdentityClientId: clientId,
+      managedIdentity: { clientId },
     });
-    // The system-assigned identity (or AZURE_CLIENT_ID's) when no client id is given.
+    // managedidentity without a client id: the system-assigned identity, as the host takes it.
     expect(settings.archive.connection).toEqual({
       kind: 'identity',
       serviceUri: 'https://acct.blob.core.windows.net',
+      managedIdentity: {},
     });
     const identity = {
       ...minimal,
