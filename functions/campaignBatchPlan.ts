@@ -9,7 +9,7 @@ import { getCampaignPlanStore, getCampaignServing } from '../shared/campaign/run
  * Plans every lead of CAMPAIGN_BATCH_LEADS_PATH (with CAMPAIGN_BATCH_TOUCHES_PATH, _CAMPAIGNS_PATH,
  * _PRODUCTS_PATH and the CAMPAIGN_BATCH_*_COLUMN mapping) on CAMPAIGN_BATCH_SCHEDULE and writes the plans
  * to the CAMPAIGN_PLANS_CONTAINER Cosmos container for Power BI (one run per day; reruns overwrite), then
- * the run's completion marker. A failed run is retried by the host (`retry` below).
+ * marks the run complete. A failed run is retried by the host (`retry` below).
  */
 const settings = getSettings();
 const timerSchema = z.object({ isPastDue: z.boolean().optional() });
@@ -17,9 +17,10 @@ const timerSchema = z.object({ isPastDue: z.boolean().optional() });
 registerTimer('campaignBatchPlan', {
   // The parsed setting (with its default), so a missing app setting cannot stop the host from indexing.
   schedule: settings.campaign.batchSchedule,
-  // The store retries failed writes for up to two minutes; a run that still fails (a longer outage) runs again
-  // whole, after 2, 4, 8 and 16 minutes. Plan ids derive from the run and the lead, so a rerun overwrites
-  // what the failed one wrote, and readers take the previous complete run until it has finished.
+  // A run's retries of failed writes wait up to two minutes in all (RUN_RETRY_BUDGET_MS); a run that still
+  // fails (a longer outage) runs again whole, after 2, 4, 8 and 16 minutes. Plan ids derive from the run and
+  // the lead, so a rerun overwrites what the failed one wrote, and readers take the previous complete run
+  // until it has finished. A run refused because `campaign batch` is writing the same run id runs again too.
   retry: {
     strategy: 'exponentialBackoff',
     maxRetryCount: 4,

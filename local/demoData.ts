@@ -12,7 +12,7 @@ import { buildTouchFrame } from '../shared/campaign/dataset';
 import { createAffinityBundleStore } from '../shared/affinity/runtime';
 import { RedisColdStartStore } from '../shared/coldstart/coldStartStore';
 import { loadBundleColdStart } from '../shared/coldstart/coldStartSync';
-import { Settings } from '../shared/config/settings';
+import { DEFAULT_CAMPAIGN_MODEL_DIR, parseCampaignSettings, Settings } from '../shared/config/settings';
 import { saveOfferCatalog, loadOfferCatalog } from '../shared/offers/cosmosOfferData';
 import { parseOfferCatalog } from '../shared/offers/offerCatalog';
 import { createCosmosClient, connectRedisClient } from '../shared/runtime/clients';
@@ -63,26 +63,19 @@ export async function seedDemoData(
   }
 }
 
-/** CAMPAIGN_MODEL_DIR's default (shared/config/settings.ts, local.settings.json.example). */
-const DEFAULT_CAMPAIGN_MODEL_DIR = 'campaign-model';
-
 /**
- * Whether the demo should train a campaign model for `npm start`: when CAMPAIGN_MODEL_DIR is not set, or
- * is still the default `campaign-model` (the example settings carry it) with no bundle there. A directory
- * of the developer's own is never replaced, even when it holds no model (the function then answers 503
- * and logs why, as it would in Azure).
+ * Whether the demo should train a campaign model for `npm start`: when CAMPAIGN_MODEL_DIR is the default
+ * `campaign-model` (unset, or set to it as the example settings do) with no bundle there. A directory of
+ * the developer's own is never replaced, even when it holds no model (the function then answers 503 and
+ * logs why, as it would in Azure).
  */
 export function wantsDemoCampaignModel(
   env: Readonly<Record<string, string | undefined>>,
   /** Where a relative CAMPAIGN_MODEL_DIR is read from: the package root, as getSettings reads it. */
   base: string,
 ): boolean {
-  const dir = env.CAMPAIGN_MODEL_DIR?.trim();
-  if (dir === undefined || dir === '') return true;
-  return (
-    resolve(base, dir) === resolve(base, DEFAULT_CAMPAIGN_MODEL_DIR) &&
-    !existsSync(join(resolve(base, dir), MANIFEST_FILE))
-  );
+  const { modelDir } = parseCampaignSettings(env, { pathsFrom: base });
+  return modelDir === resolve(base, DEFAULT_CAMPAIGN_MODEL_DIR) && !existsSync(join(modelDir, MANIFEST_FILE));
 }
 
 export interface DemoCampaignModel {

@@ -1,12 +1,24 @@
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { loadPlanLeads, defaultRunId, runCampaignBatch } from '../../shared/campaign/batch';
+import {
+  defaultRunId,
+  loadPlanLeads,
+  RunInProgressError,
+  runCampaignBatch,
+  RunSupersededError,
+} from '../../shared/campaign/batch';
 import { BundleError, readBundle, writeBundle } from '../../shared/campaign/bundle';
 import { readConstraintsFile } from '../../shared/campaign/constraints';
 import { CsvTable, Delimiter, formatCsvLine, readCsvFile } from '../../shared/campaign/csv';
 import { ColumnMapping, FeatureKind, buildTouchFrame } from '../../shared/campaign/dataset';
 import { encodeFrame } from '../../shared/campaign/encoding';
 import { CampaignInputError, MissingTableError } from '../../shared/campaign/errors';
+import {
+  DELIMITER_VALUES,
+  mappedColumnWithoutFile,
+  OptionalPlanFile,
+  parseDelimiter,
+} from '../../shared/campaign/inputOptions';
 import { LeadPlan } from '../../shared/campaign/planner';
 import { CampaignPlanner } from '../../shared/campaign/planner';
 import { CosmosCampaignPlanStore } from '../../shared/campaign/planStore';
@@ -35,8 +47,10 @@ actions:
            [--constraints FILE] [--out FILE] [--format jsonl|csv]
            One plan per lead: best channel/day/time, probability, runner-up, uplift over the last touch
            (the touch with the latest timestamp, else the lead's last row in the touches file). A model
-           trained with --campaigns/--products needs them too: each lead's campaign and product are the
-           ones its row of the leads file names, else those of its last touch.
+           trained with --campaigns/--products needs them too: each lead's campaign is the one its row of
+           the leads file names, else its last touch's; its product the one its row names, else the one
+           that goes with that campaign: the last touch's when the campaign is that touch's, otherwise
+           the campaign's Product_Id in --campaigns.
   batch    --model DIR --leads FILE [--touches FILE] [--campaigns FILE] [--products FILE]
            [--constraints FILE] [--run-id ID]
            Plans every lead and writes the plans to Cosmos (CosmosDBConnection, COSMOS_DATABASE,
@@ -98,31 +112,30 @@ function mappingFrom(values: MappingValues): ColumnMapping {
 
 function delimiterFrom(value: string | undefined): Delimiter | undefined {
   if (value === undefined) return undefined;
-  if (value === ',' || value === ';') return value;
-  if (value === 'tab' || value === '\t' || value === '\\t') return '\t';
-  throw new UsageError(`--delimiter must be ',', ';' or 'tab', not '${value}'`);
+  const delimiter = parseDelimiter(value);
+  if (delimiter === undefined)
+    throw new UsageError(`--delimiter must be ${DELIMITER_VALUES}, not '${value}'`);
+  return delimiter;
 }
 
-/**
- * The timestamp orders the touch history, so it names a column of --touches; the campaign and product ids
- * only join --campaigns and --products. A mapping that could never be used is refused, not ignored.
- */
-function checkPlanMapping(values: {
-  timestamp?: string;
-  touches?: string;
-  'campaign-id'?: string;
-  campaigns?: string;
-  'product-id'?: string;
-  products?: string;
-}): void {
-  if (values.timestamp !== undefined && values.touches === undefined)
-    throw new UsageError('--timestamp names a column of the touch history; give --touches too');
-  if (values['campaign-id'] !== undefined && values.campaigns === undefined)
+/** The option naming each role whose column is in one optional file only. */
+const singleFileOptions = {
+  timestamp: 'timestamp',
+  campaignId: 'campaign-id',
+  productId: 'product-id',
+} as const;
+
+/** A mapping that could never be used (its file is not given) is refused, not ignored. */
+function checkPlanMapping(values: MappingValues & Partial<Record<OptionalPlanFile, string>>): void {
+  const mapping = mappingFrom(values);
+  const unusable = mappedColumnWithoutFile(
+    { timestamp: mapping.timestamp, campaignId: mapping.campaignId, productId: mapping.productId },
+    values,
+  );
+  if (unusable !== undefined)
     throw new UsageError(
-      '--campaign-id names the column that joins the campaigns file; give --campaigns too',
+      `--${singleFileOptions[unusable.role]} names the column that ${unusable.purpose}; give --${unusable.file} too`,
     );
-  if (values['product-id'] !== undefined && values.products === undefined)
-    throw new UsageError('--product-id names the column that joins the products file; give --products too');
 }
 
 function numberOption(
@@ -403,13 +416,6 @@ async function readPlanInputs(values: MappingValues & Partial<Record<keyof typeo
   const delimiter = delimiterFrom(values.delimiter);
   const bundle = await readBundle(values.model);
   const constraints = values.constraints === undefined ? {} : await readConstraintsFile(values.constraints);
-  for (const [table, source] of [
-    ['campaigns', 'campaign'],
-    ['products', 'product'],
-  ] as const) {
-    if (values[table] !== undefined && !bundle.manifest.encoding.features.some((f) => f.source === source))
-      log(`the model has no ${source} features; --${table} is not used`);
-  }
   const { touches, campaigns, products } = values;
   try {
     const leads = await loadPlanLeads(
@@ -420,7 +426,11 @@ async function readPlanInputs(values: MappingValues & Partial<Record<keyof typeo
         ...(campaigns === undefined ? {} : { campaigns }),
         ...(products === undefined ? {} : { products }),
       },
-      { mapping: mappingFrom(values), ...(delimiter ? { delimiter } : {}) },
+      {
+        mapping: mappingFrom(values),
+        ...(delimiter ? { delimiter } : {}),
+        unused: (table, why) => log(`--${table} is not used: ${why}`),
+      },
     );
     return { bundle, constraints, leads };
   } catch (error) {
@@ -564,7 +574,12 @@ export const command: Command = {
       if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
         throw new UsageError(error.message);
       }
-      if (error instanceof CampaignInputError || error instanceof BundleError) {
+      if (
+        error instanceof CampaignInputError ||
+        error instanceof BundleError ||
+        error instanceof RunInProgressError ||
+        error instanceof RunSupersededError
+      ) {
         process.stderr.write(`nextoffer campaign ${action}: ${error.message}\n`);
         return 1;
       }

@@ -215,6 +215,45 @@ function suggestion(key: string, known: readonly string[]): string {
 
 const list = (names: readonly string[]) => (names.length === 0 ? '(none)' : names.join(', '));
 
+/** What checkLeadKeys reads of a model's features, by where CampaignPlanner.baseRow reads each. */
+interface LeadKeys {
+  leadFeatures: readonly FeatureSpec[];
+  /** Campaign and product features. */
+  joined: readonly FeatureSpec[];
+  /** Keys `attributes` may hold, and `context`. */
+  attributeKeys: ReadonlySet<string>;
+  contextKeys: ReadonlySet<string>;
+  /** Column names and names of lead attributes. */
+  leadKeys: ReadonlySet<string>;
+  /** For messages: the lead attributes by column, the other features by name. */
+  attributeNames: readonly string[];
+  contextNames: readonly string[];
+}
+
+/** Built once per loaded model (its manifest), not per request. */
+const leadKeysByModel = new WeakMap<CampaignModelManifest, LeadKeys>();
+
+function leadKeysOf(manifest: CampaignModelManifest): LeadKeys {
+  let keys = leadKeysByModel.get(manifest);
+  if (keys === undefined) {
+    const features = manifest.encoding.features;
+    const leadFeatures = features.filter((f) => f.source === 'lead');
+    const contextFeatures = features.filter((f) => f.source !== 'lead');
+    const leadKeys = new Set(leadFeatures.flatMap((f) => [f.column, f.name]));
+    keys = {
+      leadFeatures,
+      joined: contextFeatures.filter((f) => f.source === 'campaign' || f.source === 'product'),
+      attributeKeys: new Set([...leadKeys, ...contextFeatures.map((f) => f.name)]),
+      contextKeys: new Set(contextFeatures.flatMap((f) => [f.name, f.column])),
+      leadKeys,
+      attributeNames: leadFeatures.map((f) => f.column),
+      contextNames: contextFeatures.map((f) => f.name),
+    };
+    leadKeysByModel.set(manifest, keys);
+  }
+  return keys;
+}
+
 /**
  * Checks the keys of each lead against the model, as the CSV path checks a file's columns before reading
  * its rows, so that no lead is planned on values it never sent:
@@ -227,18 +266,8 @@ const list = (names: readonly string[]) => (names.length === 0 ? '(none)' : name
  * - touch-level features may be left out: the lead is then planned as a lead with no touch in the history.
  */
 function checkLeadKeys(leads: readonly RequestLead[], manifest: CampaignModelManifest): void {
-  const features = manifest.encoding.features;
-  const leadFeatures = features.filter((f) => f.source === 'lead');
-  const contextFeatures = features.filter((f) => f.source !== 'lead');
-  const joined = contextFeatures.filter((f) => f.source === 'campaign' || f.source === 'product');
-  // Where CampaignPlanner.baseRow reads each feature.
-  const attributeKeys = new Set([
-    ...leadFeatures.flatMap((f) => [f.column, f.name]),
-    ...contextFeatures.map((f) => f.name),
-  ]);
-  const contextKeys = new Set(contextFeatures.flatMap((f) => [f.name, f.column]));
-  const attributeNames = leadFeatures.map((f) => f.column);
-  const contextNames = contextFeatures.map((f) => f.name);
+  const { leadFeatures, joined, attributeKeys, contextKeys, leadKeys, attributeNames, contextNames } =
+    leadKeysOf(manifest);
   const has = (record: Record<string, unknown> | undefined, key: string) =>
     record !== undefined && Object.hasOwn(record, key);
 
@@ -256,7 +285,7 @@ function checkLeadKeys(leads: readonly RequestLead[], manifest: CampaignModelMan
     }
     for (const key of Object.keys(lead.context ?? {})) {
       if (contextKeys.has(key)) continue;
-      const isAttribute = leadFeatures.some((f) => f.column === key || f.name === key);
+      const isAttribute = leadKeys.has(key);
       throw new HttpProblem(
         'invalid_request',
         isAttribute

@@ -32,6 +32,8 @@ export interface PlanAttributeTables {
  * (refused up front without them, see requirePlanTables); each lead's campaign and product are joined
  * as training joins touches (see joinAttributeFeatures).
  *
+ * `notes.unused` hears of a table given that no lead's plan reads (the command says so).
+ *
  * `overrides` are the command's column mapping (`--lead-id`, `--channel`…): the lead id names the column
  * in both files; channel/day/time and the timestamp name columns of the touches file, or of the leads file
  * when no touches file is given; the campaign and product ids name columns of the leads file, the touches
@@ -43,6 +45,7 @@ export function leadsFromTables(
   touches?: CsvTable,
   overrides: ColumnMapping = {},
   tables: PlanAttributeTables = {},
+  notes: PlanInputNotes = {},
 ): PlanLead[] {
   requirePlanTables(manifest, tables);
   const mapping: ColumnMapping = { ...manifest.mapping, ...overrides };
@@ -154,8 +157,31 @@ export function leadsFromTables(
       if (complete || !lead.last) lead.touchOrigin = { source: touches.source, line, columns };
     }
   }
-  joinAttributeFeatures(manifest, result, { leads, touches, latest, overrides }, tables);
+  const { campaignsUsed } = joinAttributeFeatures(
+    manifest,
+    result,
+    { leads, touches, latest, overrides },
+    tables,
+  );
+  const hasFeatures = (source: 'campaign' | 'product') =>
+    manifest.encoding.features.some((f) => f.source === source);
+  if (tables.campaigns && !campaignsUsed) {
+    notes.unused?.(
+      'campaigns',
+      hasFeatures('product')
+        ? 'the model has no campaign features, and every lead has its product from its row or its latest touch'
+        : 'the model has no campaign features',
+    );
+  }
+  if (tables.products && !hasFeatures('product'))
+    notes.unused?.('products', 'the model has no product features');
   return result;
+}
+
+/** What leadsFromTables tells besides the leads. */
+export interface PlanInputNotes {
+  /** A table given that no lead's plan reads, and why. */
+  unused?: (table: 'campaigns' | 'products', why: string) => void;
 }
 
 /**
@@ -200,6 +226,16 @@ interface PlannedId {
   where: KeyOrigin;
 }
 
+/** One lead's join: its campaign, its product, and their rows in the campaigns and products files (-1: none). */
+interface LeadJoin {
+  lead: PlanLead;
+  campaign: PlannedId;
+  /** The product its row or latest touch names; undefined until found through the campaign. */
+  product: PlannedId | undefined;
+  campaignRow: number;
+  productRow: number;
+}
+
 /**
  * Adds the campaign and product features of each lead's planned contact to its `context`, joining the
  * campaigns and products files with the code training joins touches with (joinKeys, campaignProducts).
@@ -210,7 +246,8 @@ interface PlannedId {
  * the campaign came from the touch, else (the row named the campaign, or the touch names no product) the
  * campaign's own product in the campaigns file, the way training finds products through campaigns. A
  * lead without an id, or whose id is in no table, is an error naming the file, line and column the id
- * came from.
+ * came from. Returns whether the plans need the campaigns file: for campaign features, or for the
+ * products of leads whose row and latest touch name none (all of them, when no file has a product column).
  */
 function joinAttributeFeatures(
   manifest: CampaignModelManifest,
@@ -222,11 +259,11 @@ function joinAttributeFeatures(
     overrides: ColumnMapping;
   },
   tables: PlanAttributeTables,
-): void {
+): { campaignsUsed: boolean } {
   const features = manifest.encoding.features.filter(
     (f) => f.source === 'campaign' || f.source === 'product',
   );
-  if (features.length === 0) return;
+  if (features.length === 0) return { campaignsUsed: false };
   const { leads, touches, latest, overrides } = files;
   const needsCampaign = features.some((f) => f.source === 'campaign');
   const needsProduct = features.some((f) => f.source === 'product');
@@ -237,6 +274,7 @@ function joinAttributeFeatures(
   const touchCampaign = column(touches, 'campaignId');
   const touchProduct = column(touches, 'productId');
   const inFiles = touches ? `this file or in ${touches.source}` : 'this file';
+  const neitherFile = `neither ${leads.source}${touches ? ` nor ${touches.source}` : ''}`;
   for (const role of ['campaignId', 'productId'] as const) {
     const explicit = overrides[role];
     if (explicit !== undefined && column(leads, role) === undefined && column(touches, role) === undefined)
@@ -252,8 +290,7 @@ function joinAttributeFeatures(
   if (needsProduct && !productNamed && !tables.campaigns) {
     throw new MissingTableError(
       'campaigns',
-      `the model was trained with product features and neither ${leads.source}` +
-        `${touches ? ` nor ${touches.source}` : ''} has a product id column, so each campaign's product is needed`,
+      `the model was trained with product features and ${neitherFile} has a product id column, so each campaign's product is needed`,
     );
   }
   if ((needsCampaign || !productNamed) && leadCampaign === undefined && touchCampaign === undefined) {
@@ -265,6 +302,21 @@ function joinAttributeFeatures(
         `features, so each lead needs a campaign id (e.g. Campaign_Id), in ${inFiles}`,
     );
   }
+  const campaigns = tables.campaigns
+    ? indexAttributeTable(tables.campaigns, 'campaignId', overrides)
+    : undefined;
+  // The campaigns' product column, for the leads whose row or touch names no product. Checked from the
+  // columns, not the leads: without product columns in the leads and touches files it is required.
+  const productOfCampaign = needsProduct && campaigns ? campaignProducts(campaigns, overrides) : undefined;
+  if (campaigns && needsProduct && !productNamed && !productOfCampaign) {
+    throw new CampaignInputError(
+      campaigns.table.source,
+      1,
+      overrides.productId ?? 'productId',
+      `missing required column: the model was trained with product features and ${neitherFile} ` +
+        'names a product, so each campaign must (e.g. Product_Id)',
+    );
+  }
 
   const valueOf = (table: CsvTable, row: string[], name: string | undefined) => {
     if (name === undefined) return undefined;
@@ -272,107 +324,90 @@ function joinAttributeFeatures(
     return isMissing(value) ? undefined : value.trim();
   };
   // Each lead's campaign, and its product when its row or its latest touch names it.
-  const campaignIds: PlannedId[] = [];
-  const namedProducts: Array<PlannedId | undefined> = [];
-  planned.forEach((lead, index) => {
+  const joins: LeadJoin[] = planned.map((lead, index) => {
     const row = leads.rows[index]!;
     const ownAt = (name: string | undefined): KeyOrigin => ({
       source: leads.source,
       line: rowLine(leads, index),
       column: name,
     });
-    const touch = latest.get(lead.leadId);
+    const touch = touches ? latest.get(lead.leadId) : undefined;
     const touchAt = (name: string | undefined): KeyOrigin | undefined =>
       touches && touch ? { source: touches.source, line: touch.line, column: name } : undefined;
     const ownCampaign = valueOf(leads, row, leadCampaign);
     const ownProduct = valueOf(leads, row, leadProduct);
-    const touched = touches && touch;
-    const lastCampaign = touched ? valueOf(touches, touch.row, touchCampaign) : undefined;
-    const lastProduct = touched ? valueOf(touches, touch.row, touchProduct) : undefined;
-    campaignIds.push(
-      ownCampaign !== undefined
-        ? { key: ownCampaign, where: ownAt(leadCampaign) }
-        : { key: lastCampaign, where: touchAt(touchCampaign) ?? ownAt(leadCampaign) },
-    );
-    namedProducts.push(
-      ownProduct !== undefined
-        ? { key: ownProduct, where: ownAt(leadProduct) }
-        : ownCampaign === undefined && lastProduct !== undefined
-          ? { key: lastProduct, where: touchAt(touchProduct)! }
-          : undefined,
-    );
+    const lastCampaign = touches && touch ? valueOf(touches, touch.row, touchCampaign) : undefined;
+    const lastProduct = touches && touch ? valueOf(touches, touch.row, touchProduct) : undefined;
+    return {
+      lead,
+      campaign:
+        ownCampaign !== undefined
+          ? { key: ownCampaign, where: ownAt(leadCampaign) }
+          : { key: lastCampaign, where: touchAt(touchCampaign) ?? ownAt(leadCampaign) },
+      product:
+        ownProduct !== undefined
+          ? { key: ownProduct, where: ownAt(leadProduct) }
+          : ownCampaign === undefined && lastProduct !== undefined
+            ? { key: lastProduct, where: touchAt(touchProduct)! }
+            : undefined,
+      campaignRow: -1,
+      productRow: -1,
+    };
   });
 
   // Joined as training joins them: an id in no table is an error at the file, line and column it came from.
-  const campaigns = tables.campaigns
-    ? indexAttributeTable(tables.campaigns, 'campaignId', overrides)
-    : undefined;
-  const viaCampaign = needsProduct && namedProducts.includes(undefined) && campaigns;
-  const productOfCampaign = viaCampaign ? campaignProducts(viaCampaign, overrides) : undefined;
-  if (campaigns && needsProduct && !productNamed && !productOfCampaign) {
-    throw new CampaignInputError(
-      campaigns.table.source,
-      1,
-      overrides.productId ?? 'productId',
-      `missing required column: the model was trained with product features and neither ${leads.source}` +
-        `${touches ? ` nor ${touches.source}` : ''} names a product, so each campaign must (e.g. Product_Id)`,
+  // Without campaign features, only the campaigns of leads whose product they give matter.
+  const viaCampaign = (join: LeadJoin) => needsProduct && join.product === undefined;
+  const joinedCampaigns = joins.filter((join) => needsCampaign || viaCampaign(join));
+  if (campaigns) {
+    const rows = joinKeys(
+      campaigns,
+      joinedCampaigns.map((join) => join.campaign.key),
+      'campaign',
+      (i) => joinedCampaigns[i]!.campaign.where,
     );
+    joinedCampaigns.forEach((join, i) => (join.campaignRow = rows[i]!));
   }
-  const campaignRows = campaigns
-    ? joinKeys(
-        campaigns,
-        // Without campaign features, only the campaigns of leads whose product they give matter.
-        campaignIds.map((c, i) => (needsCampaign || (viaCampaign && !namedProducts[i]) ? c.key : undefined)),
-        'campaign',
-        (i) => campaignIds[i]!.where,
-      )
-    : undefined;
-  const campaignProductKeys = campaignRows && productOfCampaign?.keysOf(campaignRows);
-  const productIds: PlannedId[] = namedProducts.map((named, i) => {
-    if (named) return named;
-    const row = campaignRows?.[i] ?? -1;
-    if (campaigns && productOfCampaign && row >= 0) {
-      return {
-        key: campaignProductKeys?.[i],
-        where: {
-          source: campaigns.table.source,
-          line: rowLine(campaigns.table, row),
-          column: productOfCampaign.column,
-        },
-      };
-    }
-    return { key: undefined, where: campaignIds[i]!.where };
-  });
+  for (const join of joins) {
+    if (!campaigns || !productOfCampaign || !viaCampaign(join) || join.campaignRow < 0) continue;
+    join.product = {
+      key: productOfCampaign.keysOf([join.campaignRow])[0],
+      where: {
+        source: campaigns.table.source,
+        line: rowLine(campaigns.table, join.campaignRow),
+        column: productOfCampaign.column,
+      },
+    };
+  }
   const products =
     needsProduct && tables.products
       ? indexAttributeTable(tables.products, 'productId', overrides)
       : undefined;
-  const productRows = products
-    ? joinKeys(
-        products,
-        productIds.map((p) => p.key),
-        'product',
-        (i) => productIds[i]!.where,
-      )
-    : undefined;
+  if (products) {
+    const productOf = (join: LeadJoin) => join.product ?? { key: undefined, where: join.campaign.where };
+    const rows = joinKeys(
+      products,
+      joins.map((join) => productOf(join).key),
+      'product',
+      (i) => productOf(joins[i]!).where,
+    );
+    joins.forEach((join, i) => (join.productRow = rows[i]!));
+  }
 
-  planned.forEach((lead, index) => {
-    const campaignRow = campaignRows?.[index] ?? -1;
-    const productRow = productRows?.[index] ?? -1;
+  for (const { lead, campaign, product, campaignRow, productRow } of joins) {
     const why = (what: 'campaign' | 'product') => {
       const own = `its row in ${leads.source}`;
       const touch = latest.has(lead.leadId);
-      const campaign = campaignIds[index]!.key;
       return (
         (touch ? `neither ${own} nor its latest touch names one` : `${own} names none`) +
         (!touch && touches ? ` and it has no touch in ${touches.source}` : '') +
-        (what === 'product' && campaign !== undefined && campaigns
-          ? `, nor does campaign '${campaign}' in ${campaigns.table.source}`
+        (what === 'product' && campaign.key !== undefined && campaigns
+          ? `, nor does campaign '${campaign.key}' in ${campaigns.table.source}`
           : '')
       );
     };
     if (needsCampaign && campaignRow < 0) {
-      const { where } = campaignIds[index]!;
+      const { where } = campaign;
       throw new CampaignInputError(
         where.source,
         where.line,
@@ -381,7 +416,7 @@ function joinAttributeFeatures(
       );
     }
     if (needsProduct && productRow < 0) {
-      const { where } = productIds[index]!;
+      const { where } = product ?? campaign;
       throw new CampaignInputError(
         where.source,
         where.line,
@@ -407,7 +442,8 @@ function joinAttributeFeatures(
     }
     lead.context = context;
     lead.contextOrigins = contextOrigins;
-  });
+  }
+  return { campaignsUsed: needsCampaign || (needsProduct && (!productNamed || joinedCampaigns.length > 0)) };
 }
 
 /**

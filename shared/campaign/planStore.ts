@@ -1,5 +1,6 @@
 import { BulkOperationResult, Database, OperationInput } from '@azure/cosmos';
-import { defaultRetry, isTransientStatus, RetryOptions, withRetry } from '../resilience/retry';
+import { BulkResult, bulkWithRetry, RetryBudget } from '../cosmos/documentStore';
+import { isTransientStatus, RetryOptions, withRetry } from '../resilience/retry';
 import { LeadPlan } from './planner';
 
 /**
@@ -9,7 +10,7 @@ import { LeadPlan } from './planner';
  */
 export interface CampaignPlanDocument {
   id: string;
-  /** Tells plans from the runs' completion markers (CampaignRunDocument) in the same container. */
+  /** Tells plans from the run markers (CampaignRunDocument) in the same container. */
   kind: 'plan';
   leadId: string;
   runId: string;
@@ -35,7 +36,7 @@ export interface CampaignPlanDocument {
 export interface CampaignRun {
   runId: string;
   modelVersion: string;
-  /** The `plannedAt` of every plan document this run wrote (one value per run). */
+  /** The `plannedAt` of every plan document this run wrote (one value per attempt). */
   plannedAt: string;
   completedAt: string;
   leads: number;
@@ -44,32 +45,69 @@ export interface CampaignRun {
 }
 
 /**
- * A run's completion marker, written after its last plan document and removed before a rerun of the same
- * run id writes its first: readers take the latest run that has one (see docs/campaign.md). Markers live in
- * the plans container under their own partition key value, RUNS_PARTITION_KEY.
+ * `running` while an attempt writes its plans, `complete` once it has written them all, `failed` when it
+ * gave up. Readers take the latest `complete` run (see docs/campaign.md).
  */
-export interface CampaignRunDocument extends CampaignRun {
+export type CampaignRunStatus = 'running' | 'complete' | 'failed';
+
+/**
+ * A run id's marker: one per run id, in the plans container under its own partition key value,
+ * RUNS_PARTITION_KEY. It is also the lease of the attempt writing the run: the attempt writes it
+ * (`running`) before its first plan, renews it while it writes, and marks it `complete` after its last,
+ * each time only if the marker is still the version it wrote (If-Match), so that two attempts of one run
+ * id never write at once (see runCampaignBatch).
+ */
+export interface CampaignRunDocument {
   id: string;
   kind: 'run';
   leadId: typeof RUNS_PARTITION_KEY;
+  runId: string;
+  status: CampaignRunStatus;
+  modelVersion: string;
+  /** The attempt's `plannedAt`, which every plan it writes carries: which attempt the marker is of. */
+  plannedAt: string;
+  /** When the attempt last renewed its lease (while it is running). */
+  renewedAt: string;
+  /** When the attempt wrote its last plan; null unless complete. */
+  completedAt: string | null;
+  leads: number;
+  planned: number;
+  unplanned: number;
 }
 
 /** The partition (the container's `/leadId`) holding every run marker. */
 export const RUNS_PARTITION_KEY = '(runs)';
 
+/** A run marker as stored, with the ETag a conditional write of it must match. */
+export interface StoredRun {
+  run: CampaignRunDocument;
+  eTag: string;
+}
+
+/** How a store call may retry: within the run's budget (none left: no retry), stopping when `signal` aborts. */
+export interface StoreCallOptions {
+  budget?: RetryBudget;
+  signal?: AbortSignal;
+}
+
 export interface CampaignPlanStore {
+  /** The run id's marker, if there is one. */
+  readRun(runId: string, options?: StoreCallOptions): Promise<StoredRun | undefined>;
   /**
-   * Called before a run writes its first plan: removes the run's completion marker, if an earlier run
-   * with the same id left one, so that readers do not take a run being rewritten for a complete one.
+   * Writes the run's marker if the stored one is still the version `eTag` (if there is none, when `eTag`
+   * is undefined). Resolves with the new ETag, or undefined when another writer got there first; a write
+   * retried after its answer was lost also resolves undefined, so read the marker to tell.
    */
-  beginRun(runId: string): Promise<void>;
+  writeRun(
+    run: CampaignRunDocument,
+    eTag: string | undefined,
+    options?: StoreCallOptions,
+  ): Promise<string | undefined>;
   /**
    * Upserts the documents, retrying transient failures; resolves when every one is stored, rejects naming
-   * the first that could not be.
+   * the first that could not be (or with the signal's reason once it aborts).
    */
-  upsert(documents: readonly CampaignPlanDocument[]): Promise<void>;
-  /** Called after the run's last plan is stored: writes its completion marker. */
-  completeRun(run: CampaignRun): Promise<void>;
+  upsert(documents: readonly CampaignPlanDocument[], options?: StoreCallOptions): Promise<void>;
 }
 
 /** Cosmos ids may not hold / \ ? #; everything else passes through. */
@@ -84,7 +122,7 @@ export function runDocumentId(runId: string): string {
   return escapeId(`run|${runId}`);
 }
 
-export function toRunDocument(run: CampaignRun): CampaignRunDocument {
+export function toRunDocument(run: Omit<CampaignRunDocument, 'id' | 'kind' | 'leadId'>): CampaignRunDocument {
   return { id: runDocumentId(run.runId), kind: 'run', leadId: RUNS_PARTITION_KEY, ...run };
 }
 
@@ -118,48 +156,45 @@ export function toPlanDocument(
   };
 }
 
-/** Statuses of a bulk operation or request worth another try: throttling, timeouts, server errors. */
-function transientStatus(status: number | string | undefined): boolean {
-  // No status at all: the request never got an answer (connection reset, timeout). Every operation sent is
-  // well-formed (the SDK checks them before sending), so sending it again is the cure.
-  if (status === undefined) return true;
-  return isTransientStatus({ code: status });
-}
-
-/** The status of one operation's result: its response's, else its error's. */
-function resultStatus(result: BulkOperationResult): number | string | undefined {
-  const error = result.error as { code?: number | string; statusCode?: number } | undefined;
-  return result.response?.statusCode ?? error?.statusCode ?? error?.code;
-}
-
-/** Thrown when some operations failed transiently: withRetry sends those again after a backoff. */
-class TransientWriteFailure extends Error {
-  override name = 'TransientWriteFailure';
+/** An executeBulkOperations result as bulkWithRetry reads it. */
+function bulkResult(result: BulkOperationResult): BulkResult {
+  const { response, error } = result;
+  if (response && !error) return response;
+  const failure = error as { statusCode?: number; code?: number | string } | undefined;
+  const code = failure?.statusCode ?? failure?.code;
+  return {
+    // No status at all: the request never got an answer (connection reset, timeout). Every operation sent
+    // is well-formed (the SDK checks them before sending), so sending it again is the cure, as after a 408.
+    statusCode: typeof code === 'number' ? code : (response?.statusCode ?? 408),
+    requestCharge: response?.requestCharge ?? 0,
+    ...(error?.retryAfterInMs === undefined ? {} : { retryAfterMilliseconds: error.retryAfterInMs }),
+    ...(error?.message ? { detail: error.message } : typeof code === 'string' ? { detail: code } : {}),
+  };
 }
 
 export interface CosmosCampaignPlanStoreOptions {
   /**
-   * Backoff for operations that failed transiently (408, 429 once the SDK's own retries are spent, 449,
-   * 5xx, no answer): each attempt sends only the operations still failing. Upserts of ids derived from the
-   * run and the lead are idempotent, so a write whose answer was lost is simply written again.
+   * Backoff for writes that failed transiently (408, 429 once the SDK's own retries are spent, 449, 5xx, no
+   * answer), at least the server's retry-after: each attempt sends only the operations still failing.
+   * Upserts of ids derived from the run and the lead are idempotent, so a write whose answer was lost is
+   * simply written again. How long a run may wait in all is the budget its calls pass.
    */
-  retry?: Omit<RetryOptions, 'isTransient'>;
+  retry?: Pick<RetryOptions, 'attempts' | 'baseDelayMs' | 'maxDelayMs'>;
   onRetry?: (message: string) => void;
 }
 
-/**
- * A nightly run can afford to wait out a short outage: 10 attempts, backoff doubling from 0.5 s to at most
- * 30 s (full jitter), up to two minutes in all (one on average) before the run fails.
- */
-export const defaultPlanStoreRetry: Omit<RetryOptions, 'isTransient'> = {
-  ...defaultRetry,
+/** Up to 10 attempts per write, backoff doubling from 0.5 s to at most 30 s (full jitter). */
+export const defaultPlanStoreRetry: Pick<RetryOptions, 'attempts' | 'baseDelayMs' | 'maxDelayMs'> = {
   attempts: 10,
   baseDelayMs: 500,
   maxDelayMs: 30_000,
 };
 
+const isSuccess = (status: number) => status >= 200 && status < 300;
+const statusOf = (error: unknown) => (error as { code?: unknown } | undefined)?.code;
+
 export class CosmosCampaignPlanStore implements CampaignPlanStore {
-  private readonly retry: Omit<RetryOptions, 'isTransient'>;
+  private readonly retry: Pick<RetryOptions, 'attempts' | 'baseDelayMs' | 'maxDelayMs'>;
   private readonly onRetry: (message: string) => void;
 
   constructor(
@@ -175,87 +210,99 @@ export class CosmosCampaignPlanStore implements CampaignPlanStore {
     return this.database.container(this.containerName);
   }
 
-  /** `operation` with this store's backoff, for what isTransientStatus deems transient. */
-  private retried<T>(what: string, operation: () => Promise<T>): Promise<T> {
+  /** `operation` with this store's backoff for transient failures, spending from the budget. */
+  private retried<T>(what: string, operation: () => Promise<T>, options: StoreCallOptions): Promise<T> {
+    const { budget, signal } = options;
     return withRetry(operation, {
       ...this.retry,
-      isTransient: (error) => error instanceof TransientWriteFailure || isTransientStatus(error),
-      onRetry: (error, attempt, delayMs) =>
+      ...(signal ? { signal } : {}),
+      isTransient: (error) => isTransientStatus(error) && (budget === undefined || budget.remainingMs > 0),
+      onRetry: (error, attempt, delayMs) => {
+        if (budget) budget.remainingMs -= delayMs;
         this.onRetry(
           `${what}: attempt ${attempt} of ${this.retry.attempts} failed (${error instanceof Error ? error.message : String(error)}); retrying in ${Math.round(delayMs)} ms`,
-        ),
+        );
+      },
     });
   }
 
-  async beginRun(runId: string): Promise<void> {
-    await this.retried(`removing the completion marker of run ${runId}`, async () => {
-      try {
-        await this.container.item(runDocumentId(runId), RUNS_PARTITION_KEY).delete();
-      } catch (error) {
-        if ((error as { code?: unknown }).code !== 404) throw error;
-      }
-    });
-  }
-
-  async completeRun(run: CampaignRun): Promise<void> {
-    await this.retried(`writing the completion marker of run ${run.runId}`, () =>
-      this.container.items.upsert(toRunDocument(run)),
+  async readRun(runId: string, options: StoreCallOptions = {}): Promise<StoredRun | undefined> {
+    const { resource, etag } = await this.retried(
+      `reading the marker of run ${runId}`,
+      () => this.container.item(runDocumentId(runId), RUNS_PARTITION_KEY).read<CampaignRunDocument>(),
+      options,
     );
+    return resource === undefined ? undefined : { run: resource, eTag: etag };
   }
 
-  /**
-   * One `executeBulkOperations` call for all the documents (the SDK batches them per partition range and
-   * paces them), then again for those that failed transiently, with backoff, until the attempts run out.
-   * A status retrying cannot fix (400, 403, 404, 413…) fails at once.
-   */
-  async upsert(documents: readonly CampaignPlanDocument[]): Promise<void> {
-    let pending = documents;
-    let attempts = 0;
+  async writeRun(
+    run: CampaignRunDocument,
+    eTag: string | undefined,
+    options: StoreCallOptions = {},
+  ): Promise<string | undefined> {
     try {
-      await this.retried(`storing ${documents.length} plans in ${this.containerName}`, async () => {
-        attempts += 1;
-        const { failed, reason } = await this.upsertOnce(pending);
-        pending = failed;
-        if (failed.length > 0) {
-          throw new TransientWriteFailure(
-            `${failed.length} of them failed, the plan of lead '${failed[0]!.leadId}' first: ${reason}`,
-          );
-        }
-      });
-    } catch (error) {
-      if (!(error instanceof TransientWriteFailure) && !isTransientStatus(error)) throw error;
-      throw new Error(
-        `storing the plans in ${this.containerName} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
+      const { etag } = await this.retried(
+        `writing the marker of run ${run.runId}`,
+        () =>
+          eTag === undefined
+            ? this.container.items.create(run)
+            : this.container
+                .item(run.id, RUNS_PARTITION_KEY)
+                .replace(run, { accessCondition: { type: 'IfMatch', condition: eTag } }),
+        options,
       );
+      return etag;
+    } catch (error) {
+      // 409: created by another writer; 412: written since `eTag`; 404: deleted since.
+      if ([404, 409, 412].includes(statusOf(error) as number)) return undefined;
+      throw error;
     }
   }
 
-  /** Sends the documents once; returns those that failed transiently, throws on any other failure. */
-  private async upsertOnce(
-    documents: readonly CampaignPlanDocument[],
-  ): Promise<{ failed: CampaignPlanDocument[]; reason: string }> {
+  /**
+   * One `executeBulkOperations` call for all the documents (the SDK batches them per partition range,
+   * paces them to the throughput and retries throttled ones itself), then again for those that failed
+   * transiently, after a backoff, until the attempts or the budget run out (bulkWithRetry). A status
+   * retrying cannot fix (400, 403, 404, 413…) fails the call, naming the lead.
+   */
+  async upsert(documents: readonly CampaignPlanDocument[], options: StoreCallOptions = {}): Promise<void> {
+    const { signal } = options;
     const operations: OperationInput[] = documents.map((document) => ({
       operationType: 'Upsert',
       partitionKey: document.leadId,
       resourceBody: { ...document },
     }));
-    const results = await this.container.items.executeBulkOperations(operations);
-    const failed: CampaignPlanDocument[] = [];
-    let firstFailure = '';
+    let results: BulkResult[];
+    try {
+      results = await bulkWithRetry(
+        this.containerName,
+        async (chunk) =>
+          (
+            await this.container.items.executeBulkOperations(chunk, signal ? { abortSignal: signal } : {})
+          ).map(bulkResult),
+        operations,
+        {
+          retry: this.retry,
+          ...(signal ? { signal } : {}),
+          ...(options.budget ? { budget: options.budget } : {}),
+          onRetry: ({ attempt, failed, failure, delayMs }) =>
+            this.onRetry(
+              `storing ${documents.length} plans in ${this.containerName}: attempt ${attempt} of ${this.retry.attempts} failed for ${failed} of them (${failure}); retrying in ${Math.round(delayMs)} ms`,
+            ),
+        },
+      );
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      throw new Error(
+        `storing the plans in ${this.containerName} failed: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
     results.forEach((result, k) => {
-      const status = resultStatus(result);
-      if (!result.error && typeof status === 'number' && status >= 200 && status < 300) return;
-      const document = documents[k]!;
-      const reason = `${status === undefined ? 'no answer' : `status ${status}`}${result.error?.message ? ` (${result.error.message})` : ''}`;
-      if (!transientStatus(status)) {
-        throw new Error(
-          `storing the plan of lead '${document.leadId}' in ${this.containerName} failed: ${reason}`,
-        );
-      }
-      if (failed.length === 0) firstFailure = reason;
-      failed.push(document);
+      if (isSuccess(result.statusCode)) return;
+      throw new Error(
+        `storing the plan of lead '${documents[k]!.leadId}' in ${this.containerName} failed: status ${result.statusCode}${result.detail ? ` (${result.detail})` : ''}`,
+      );
     });
-    return { failed, reason: firstFailure };
   }
 }

@@ -1,7 +1,9 @@
 import { z } from 'zod';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseSchedule, ScheduleError } from '../hosting/ncrontab';
 import { packageRoot } from '../hosting/packageRoot';
+import type { Delimiter } from '../campaign/csv';
+import { DELIMITER_VALUES, mappedColumnWithoutFile, parseDelimiter } from '../campaign/inputOptions';
 
 /**
  * All settings, parsed once into a frozen object. Names follow the Functions host conventions so the
@@ -100,7 +102,7 @@ export interface CampaignSettings {
    */
   batchColumns: CampaignBatchColumns;
   /** Delimiter of the batch run's CSV files; detected from each header when unset. */
-  batchDelimiter: ',' | ';' | '\t' | undefined;
+  batchDelimiter: Delimiter | undefined;
   /** Cosmos container receiving one plan document per lead and run, for Power BI. */
   plansContainer: string;
 }
@@ -435,15 +437,13 @@ const campaignBatchColumnSettings = {
   productId: 'CAMPAIGN_BATCH_PRODUCT_ID_COLUMN',
 } as const;
 
-/** The file a column setting names a column of, when that file is optional: without it the setting is unused. */
-const campaignBatchColumnFiles: Partial<Record<keyof CampaignBatchColumns, [string, string]>> = {
-  timestamp: ['CAMPAIGN_BATCH_TOUCHES_PATH', 'the touch history'],
-  campaignId: ['CAMPAIGN_BATCH_CAMPAIGNS_PATH', 'the campaigns file'],
-  productId: ['CAMPAIGN_BATCH_PRODUCTS_PATH', 'the products file'],
-};
-
-/** CSV delimiters by setting value: a tab is written `tab`, since setting values are trimmed. */
-const delimiterSetting = z.enum([',', ';', 'tab']).transform((value) => (value === 'tab' ? '\t' : value));
+/** The settings naming the batch run's files, by file. */
+export const campaignBatchFileSettings = {
+  leads: 'CAMPAIGN_BATCH_LEADS_PATH',
+  touches: 'CAMPAIGN_BATCH_TOUCHES_PATH',
+  campaigns: 'CAMPAIGN_BATCH_CAMPAIGNS_PATH',
+  products: 'CAMPAIGN_BATCH_PRODUCTS_PATH',
+} as const;
 
 function campaignBatchColumns(env: Env): CampaignBatchColumns {
   const columns: CampaignBatchColumns = {};
@@ -451,19 +451,42 @@ function campaignBatchColumns(env: Env): CampaignBatchColumns {
     [keyof CampaignBatchColumns, string]
   >) {
     const value = read(env, name);
-    if (value === undefined) continue;
-    const file = campaignBatchColumnFiles[role];
-    // A column of a file the run does not read could never be used: refuse it rather than ignore it.
-    if (file !== undefined && read(env, file[0]) === undefined)
-      throw new ConfigurationError(name, `names a column of ${file[1]}, but ${file[0]} is not set`);
-    columns[role] = value;
+    if (value !== undefined) columns[role] = value;
+  }
+  // A column of a file the run does not read could never be used: refuse it rather than ignore it.
+  const unusable = mappedColumnWithoutFile(columns, {
+    touches: read(env, campaignBatchFileSettings.touches),
+    campaigns: read(env, campaignBatchFileSettings.campaigns),
+    products: read(env, campaignBatchFileSettings.products),
+  });
+  if (unusable !== undefined) {
+    const file = campaignBatchFileSettings[unusable.file];
+    throw new ConfigurationError(
+      campaignBatchColumnSettings[unusable.role],
+      `names the column that ${unusable.purpose}, but ${file} is not set`,
+    );
   }
   return columns;
 }
 
+function campaignBatchDelimiter(env: Env): Delimiter | undefined {
+  const value = read(env, 'CAMPAIGN_BATCH_DELIMITER');
+  if (value === undefined) return undefined;
+  const delimiter = parseDelimiter(value);
+  if (delimiter === undefined) {
+    throw new ConfigurationError(
+      'CAMPAIGN_BATCH_DELIMITER',
+      `malformed value '${value}': expected ${DELIMITER_VALUES}`,
+    );
+  }
+  return delimiter;
+}
+
+/** CAMPAIGN_MODEL_DIR's default, read from `pathsFrom` like the other relative paths. */
+export const DEFAULT_CAMPAIGN_MODEL_DIR = 'campaign-model';
+
 /** The campaign section alone, for commands that need nothing else. */
 export function parseCampaignSettings(env: Env, options: SettingsOptions = {}): CampaignSettings {
-  const delimiter = read(env, 'CAMPAIGN_BATCH_DELIMITER');
   const { pathsFrom } = options;
   const path = (name: string): string | undefined => {
     const value = read(env, name);
@@ -472,22 +495,20 @@ export function parseCampaignSettings(env: Env, options: SettingsOptions = {}): 
   return deepFreeze({
     modelDir:
       path('CAMPAIGN_MODEL_DIR') ??
-      (pathsFrom === undefined ? 'campaign-model' : join(pathsFrom, 'campaign-model')),
+      (pathsFrom === undefined ? DEFAULT_CAMPAIGN_MODEL_DIR : resolve(pathsFrom, DEFAULT_CAMPAIGN_MODEL_DIR)),
     constraintsPath: path('CAMPAIGN_CONSTRAINTS_PATH'),
     maxLeadsPerRequest: parsed(env, 'CAMPAIGN_MAX_LEADS_PER_REQUEST', positiveInt(1000), '1000'),
     batchSchedule: parsed(env, 'CAMPAIGN_BATCH_SCHEDULE', ncrontab('0 30 2 * * *'), '0 30 2 * * *'),
-    batchLeadsPath: path('CAMPAIGN_BATCH_LEADS_PATH'),
-    batchTouchesPath: path('CAMPAIGN_BATCH_TOUCHES_PATH'),
-    batchCampaignsPath: path('CAMPAIGN_BATCH_CAMPAIGNS_PATH'),
-    batchProductsPath: path('CAMPAIGN_BATCH_PRODUCTS_PATH'),
+    batchLeadsPath: path(campaignBatchFileSettings.leads),
+    batchTouchesPath: path(campaignBatchFileSettings.touches),
+    batchCampaignsPath: path(campaignBatchFileSettings.campaigns),
+    batchProductsPath: path(campaignBatchFileSettings.products),
     batchColumns: campaignBatchColumns(env),
-    batchDelimiter:
-      delimiter === undefined ? undefined : parsed(env, 'CAMPAIGN_BATCH_DELIMITER', delimiterSetting, ''),
+    batchDelimiter: campaignBatchDelimiter(env),
     plansContainer: parsed(env, 'CAMPAIGN_PLANS_CONTAINER', cosmosContainerName, 'campaign-plans'),
   });
 }
 
-/** Parses settings from an environment; throws ConfigurationError naming the first bad setting. */
 export interface SettingsOptions {
   /**
    * Where relative file paths in settings (the campaign model, constraints and batch files) are read
@@ -497,6 +518,7 @@ export interface SettingsOptions {
   pathsFrom?: string;
 }
 
+/** Parses settings from an environment; throws ConfigurationError naming the first bad setting. */
 export function parseSettings(env: Env, options: SettingsOptions = {}): Settings {
   const settings: Settings = {
     eventHub: {

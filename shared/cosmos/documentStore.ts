@@ -46,12 +46,15 @@ export interface DocumentStore {
 /** Cosmos DB takes at most 100 operations in one bulk request (per partition key range). */
 const MAX_OPERATIONS_PER_BULK_CALL = 100;
 
-/** A bulk operation's result; Cosmos adds `retryAfterMilliseconds` to throttled ones. */
-type BulkResult = OperationResponse & { retryAfterMilliseconds?: number };
+/**
+ * A bulk operation's result; Cosmos adds `retryAfterMilliseconds` to throttled ones. `detail` says more
+ * about a failure than its status, for errors.
+ */
+export type BulkResult = OperationResponse & { retryAfterMilliseconds?: number; detail?: string };
 
 const isSuccess = (status: number) => status >= 200 && status < 300;
 /** Per-operation statuses worth another try: throttling, timeouts, server errors. */
-const isTransientOperationStatus = (status: number) =>
+export const isTransientOperationStatus = (status: number) =>
   status === 408 || status === 429 || status === 449 || status >= 500;
 
 /**
@@ -71,6 +74,96 @@ function operationId(operation: OperationInput): string {
 /** Full jitter: a random wait up to base × 2^(attempt − 1), capped. */
 const jitteredBackoff = (backoff: { baseDelayMs: number; maxDelayMs: number }, attempt: number) =>
   Math.random() * Math.min(backoff.maxDelayMs, backoff.baseDelayMs * 2 ** (attempt - 1));
+
+/**
+ * Time several bulkWithRetry calls may spend waiting between attempts in all (the writes of one batch
+ * run): each backoff is taken from it, and once none is left, the next failure fails the call.
+ */
+export interface RetryBudget {
+  remainingMs: number;
+}
+
+export interface BulkRetryOptions {
+  /** Attempts per call and their backoff (at least the server's retry-after). */
+  retry: Pick<RetryOptions, 'attempts' | 'baseDelayMs' | 'maxDelayMs'>;
+  /** Once it aborts no request is sent and no backoff awaited: the call rejects with its reason. */
+  signal?: AbortSignal;
+  budget?: RetryBudget;
+  /** Operations per `send`, sent side by side; all in one `send` when unset. */
+  chunkSize?: number;
+  /** Before each backoff: how many operations failed, why (the last failure seen), and the wait. */
+  onRetry?: (retry: { attempt: number; failed: number; failure: string; delayMs: number }) => void;
+}
+
+/**
+ * Sends the operations with `send` (one bulk call: a result per operation, in order, or a throw for the
+ * whole call) and returns their results in order, sending throttled or failed operations (or whole
+ * calls) again with backoff until the attempts, or the budget, run out. Results with a status retrying
+ * cannot fix (400, 404, 409, 412…) are returned as they are, for the caller to judge.
+ */
+export async function bulkWithRetry(
+  /** The container's id, for errors. */
+  containerId: string,
+  send: (operations: OperationInput[]) => Promise<BulkResult[]>,
+  operations: readonly OperationInput[],
+  options: BulkRetryOptions,
+): Promise<BulkResult[]> {
+  const { retry, signal, budget } = options;
+  const results = new Array<BulkResult>(operations.length);
+  let pending = operations.map((_, index) => index);
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    signal?.throwIfAborted();
+    const retryNow: number[] = [];
+    let retryAfterMs = 0;
+    let lastFailure = '';
+    const chunks: number[][] = [];
+    const chunkSize = options.chunkSize ?? Math.max(1, pending.length);
+    for (let i = 0; i < pending.length; i += chunkSize) chunks.push(pending.slice(i, i + chunkSize));
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        let responses: BulkResult[];
+        try {
+          responses = await send(chunk.map((index) => operations[index] as OperationInput));
+        } catch (error) {
+          signal?.throwIfAborted();
+          if (!isTransientBulkRequestError(error)) {
+            throw new Error(
+              `${containerId}: bulk request failed: ${error instanceof Error ? error.message : String(error)}`,
+            );
+          }
+          retryNow.push(...chunk);
+          lastFailure = error instanceof Error ? error.message : String(error);
+          return;
+        }
+        chunk.forEach((index, i) => {
+          const response = responses[i] as BulkResult;
+          if (isTransientOperationStatus(response.statusCode)) {
+            retryNow.push(index);
+            retryAfterMs = Math.max(retryAfterMs, response.retryAfterMilliseconds ?? 0);
+            lastFailure = `status ${response.statusCode}${response.detail ? ` (${response.detail})` : ''}`;
+          } else {
+            results[index] = response;
+          }
+        });
+      }),
+    );
+    if (retryNow.length === 0) break;
+    const spent = budget !== undefined && budget.remainingMs <= 0;
+    if (attempt >= retry.attempts || spent) {
+      const first = operations[retryNow[0] as number] as OperationInput;
+      throw new Error(
+        `${containerId}/${operationId(first)}: ${first.operationType} (and ${retryNow.length - 1} more operations) ` +
+          `still failing after ${attempt} attempts${spent ? ' (the time for retries is spent)' : ''}: ${lastFailure}`,
+      );
+    }
+    const delayMs = Math.max(retryAfterMs, jitteredBackoff(retry, attempt));
+    if (budget) budget.remainingMs -= delayMs;
+    options.onRetry?.({ attempt, failed: retryNow.length, failure: lastFailure, delayMs });
+    await sleep(delayMs, signal);
+    pending = retryNow.sort((a, b) => a - b);
+  }
+  return results;
+}
 
 export interface CosmosDocumentStoreOptions {
   /** Read-apply-write rounds for documents that keep conflicting with other writers. */
@@ -268,64 +361,18 @@ export class CosmosDocumentStore implements DocumentStore {
    * throttled or failed operations (or whole requests) again with backoff until the attempts run out.
    * Once `signal` aborts no request is sent and no backoff awaited: it rejects with the signal's reason.
    */
-  private async bulk(
+  private bulk(
     name: CosmosContainerName,
     signal: AbortSignal,
     operations: readonly OperationInput[],
   ): Promise<BulkResult[]> {
-    const results = new Array<BulkResult>(operations.length);
-    let pending = operations.map((_, index) => index);
-    for (let attempt = 1; pending.length > 0; attempt++) {
-      signal.throwIfAborted();
-      const retryNow: number[] = [];
-      let retryAfterMs = 0;
-      let lastFailure = '';
-      const chunks: number[][] = [];
-      for (let i = 0; i < pending.length; i += MAX_OPERATIONS_PER_BULK_CALL) {
-        chunks.push(pending.slice(i, i + MAX_OPERATIONS_PER_BULK_CALL));
-      }
-      await Promise.all(
-        chunks.map(async (chunk) => {
-          let responses: BulkResult[];
-          try {
-            // `executeBulkOperations`, the successor, waits 1 s for more operations before it sends a
-            // part-filled batch: a second per call, which the end-to-end latency cannot afford.
-            responses = await this.container(name).items.bulk(
-              chunk.map((index) => operations[index] as OperationInput),
-            );
-          } catch (error) {
-            if (!isTransientBulkRequestError(error)) {
-              throw new Error(
-                `${cosmosContainers[name].id}: bulk request failed: ${error instanceof Error ? error.message : String(error)}`,
-              );
-            }
-            retryNow.push(...chunk);
-            lastFailure = error instanceof Error ? error.message : String(error);
-            return;
-          }
-          chunk.forEach((index, i) => {
-            const response = responses[i] as BulkResult;
-            if (isTransientOperationStatus(response.statusCode)) {
-              retryNow.push(index);
-              retryAfterMs = Math.max(retryAfterMs, response.retryAfterMilliseconds ?? 0);
-              lastFailure = `status ${response.statusCode}`;
-            } else {
-              results[index] = response;
-            }
-          });
-        }),
-      );
-      if (retryNow.length === 0) break;
-      if (attempt >= this.retry.attempts) {
-        const first = operations[retryNow[0] as number] as OperationInput;
-        throw new Error(
-          `${cosmosContainers[name].id}/${operationId(first)}: ${first.operationType} (and ${retryNow.length - 1} more operations) ` +
-            `still failing after ${attempt} attempts: ${lastFailure}`,
-        );
-      }
-      await sleep(Math.max(retryAfterMs, jitteredBackoff(this.retry, attempt)), signal);
-      pending = retryNow.sort((a, b) => a - b);
-    }
-    return results;
+    // `executeBulkOperations`, the successor, waits 1 s for more operations before it sends a
+    // part-filled batch: a second per call, which the end-to-end latency cannot afford.
+    return bulkWithRetry(
+      cosmosContainers[name].id,
+      (chunk) => this.container(name).items.bulk(chunk),
+      operations,
+      { retry: this.retry, signal, chunkSize: MAX_OPERATIONS_PER_BULK_CALL },
+    );
   }
 }

@@ -119,11 +119,12 @@ describe('campaignBatchPlan', () => {
       ['K1', 'string', 'Email'],
       ['K2', 'string', 'SMS'],
     ]);
-    // Written last: the run's completion marker, which readers pick the latest complete run by.
+    // Marked complete last: readers take the latest complete run.
     const runs = resources.filter((d) => d.kind === 'run');
     expect(runs).toEqual([
       expect.objectContaining({
         runId: plans[0]!.runId,
+        status: 'complete',
         leads: 2,
         planned: 2,
         completedAt: expect.any(String) as unknown,

@@ -188,6 +188,37 @@ describe('POST /api/campaign/plan', () => {
     });
   });
 
+  it("checks each request's keys against the model without going through its features again", async () => {
+    // A model of its own, whose feature list counts how often it is searched.
+    const { bundle } = await trainSmallCampaignModel(600);
+    const own = await CampaignScorer.create(bundle);
+    try {
+      const features = own.manifest.encoding.features;
+      let searches = 0;
+      for (const method of ['filter', 'flatMap', 'map', 'some'] as const) {
+        const original = features[method] as (...args: unknown[]) => unknown;
+        Object.defineProperty(features, method, {
+          value: (...args: unknown[]) => {
+            searches += 1;
+            return original.apply(features, args);
+          },
+        });
+      }
+      const using = createCampaignPlanHandler({
+        serving: () => Promise.resolve({ scorer: own, constraints: {} }),
+        maxLeads: 10,
+      });
+      expect((await call({ leads: [lead('L1')] }, undefined, using)).status).toBe(200);
+      const afterFirst = searches;
+      for (let i = 0; i < 3; i++) {
+        expect((await call({ leads: [lead('L1'), lead('L2')] }, undefined, using)).status).toBe(200);
+      }
+      expect(searches).toBe(afterFirst);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('answers 503 with Retry-After while there is no model to plan with', async () => {
     const logs: string[] = [];
     const noModel = createCampaignPlanHandler({

@@ -11,7 +11,7 @@ import { temporaryDirectory } from '../support/temporaryDirectory';
 jest.spyOn(console, 'warn').mockImplementation(() => undefined);
 
 describe('the demo campaign model of npm start', () => {
-  it('is trained when CAMPAIGN_MODEL_DIR is not set, or is the default with no model there', async () => {
+  it('is trained when CAMPAIGN_MODEL_DIR is the default (unset or set to it) with no model there', async () => {
     const cwd = temporaryDirectory('nextoffer-demo-cwd-');
     expect(wantsDemoCampaignModel({}, cwd)).toBe(true);
     expect(wantsDemoCampaignModel({ CAMPAIGN_MODEL_DIR: ' ' }, cwd)).toBe(true);
@@ -22,6 +22,8 @@ describe('the demo campaign model of npm start', () => {
     await mkdir(join(cwd, 'campaign-model'));
     await writeFile(join(cwd, 'campaign-model', 'campaign-model.json'), '{}');
     expect(wantsDemoCampaignModel({ CAMPAIGN_MODEL_DIR: 'campaign-model' }, cwd)).toBe(false);
+    // Unset is the default directory too, as the functions read it: its model is served.
+    expect(wantsDemoCampaignModel({}, cwd)).toBe(false);
   });
 
   it('trains in a few seconds into a temporary directory that remove() deletes', async () => {

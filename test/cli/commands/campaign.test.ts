@@ -295,7 +295,7 @@ describe('npx nextoffer campaign', () => {
     );
     await expect(
       command.run(['plan', '--model', model, '--leads', leads, '--timestamp', 'Wann']),
-    ).rejects.toThrow('--timestamp names a column of the touch history');
+    ).rejects.toThrow('--timestamp names the column that orders the touch history; give --touches too');
   });
 
   it('plans with the campaigns and products the model was trained with, and refuses without them', async () => {
@@ -395,6 +395,54 @@ describe('npx nextoffer campaign', () => {
     expect(mapped.stdout.trim().split('\n')).toHaveLength(3000);
   });
 
+  it('says --campaigns is unused only when no lead takes its product from it', async () => {
+    // Trained with --products and a campaigns file that only maps campaigns to products: product features,
+    // no campaign features, and the products found through each touch's campaign.
+    const leads = join(dir, 'leads.csv');
+    const touches = join(dir, 'touches.csv');
+    const campaigns = join(dir, 'campaign-products.csv');
+    const products = join(dir, 'products.csv');
+    await writeFile(campaigns, 'Campaign_Id,Product_Id\nC1,P1\nC2,P2\nC3,P1\nC4,P3\n');
+    await writeFile(products, productsCsv);
+    const model = join(dir, 'product-model');
+    const tables = ['--campaigns', campaigns, '--products', products];
+    const trained = await run([
+      'train',
+      '--touches',
+      touches,
+      '--leads',
+      leads,
+      ...tables,
+      '--out',
+      model,
+      '--max-iterations',
+      '10',
+      '--holdout',
+      '0',
+    ]);
+    expect(trained.code).toBe(0);
+    expect(trained.stderr).toContain('product.Premium (numeric)');
+    expect(trained.stderr).not.toContain('campaign.');
+
+    const files = ['--model', model, '--leads', leads, '--touches', touches];
+    const planned = await run(['plan', ...files, ...tables]);
+    expect(planned.code).toBe(0);
+    expect(planned.stderr).not.toContain('not used');
+    await expect(command.run(['plan', ...files, '--products', products])).rejects.toThrow(
+      '--campaigns is required: the model was trained with product features and neither',
+    );
+    // Touches that name their product: the campaigns file is not needed, and said to be unused.
+    const named = join(dir, 'touches-with-products.csv');
+    const touchText = await readFile(touches, 'utf8');
+    const [header, ...rows] = touchText.trimEnd().split('\n');
+    await writeFile(named, [`${header},Product_Id`, ...rows.map((row) => `${row},P2`)].join('\n') + '\n');
+    const withNamed = await run(['plan', '--model', model, '--leads', leads, '--touches', named, ...tables]);
+    expect(withNamed.code).toBe(0);
+    expect(withNamed.stderr).toContain(
+      'campaign: --campaigns is not used: the model has no campaign features, and every lead has its product from its row or its latest touch',
+    );
+  });
+
   it('runs batch with the same options into a local Cosmos DB server', async () => {
     const server = createHttpServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -443,9 +491,9 @@ describe('npx nextoffer campaign', () => {
       ]);
       const { resources: runs } = await database
         .container('plans')
-        .items.query("SELECT c.runId, c.leads FROM c WHERE c.kind = 'run'")
+        .items.query("SELECT c.runId, c.status, c.leads FROM c WHERE c.kind = 'run'")
         .fetchAll();
-      expect(runs).toEqual([{ runId: 'mapped', leads: 2 }]);
+      expect(runs).toEqual([{ runId: 'mapped', status: 'complete', leads: 2 }]);
     } finally {
       process.env = saved;
       client.dispose();

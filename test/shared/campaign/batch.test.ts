@@ -88,8 +88,43 @@ describe('loadBatchLeads', () => {
     await expect(
       loadBatchLeads(bundle.manifest, settings, { maxRows: maxRows + 1, maxBytes: 1000 }),
     ).rejects.toThrow(
-      /big-leads\.csv: is \d+ bytes: the campaignBatchPlan timer reads leads files of at most 1000 bytes/,
+      /big-leads\.csv: is \d+ bytes: the campaignBatchPlan timer reads files of at most 1000 bytes/,
     );
     expect(maxBytes).toBeGreaterThan(maxRows * 100);
+  });
+
+  it('refuses a touches, campaigns or products file over the byte limit too, before reading it', async () => {
+    const limits = { maxRows: 10, maxBytes: 1000 };
+    const bigTouches = join(dir, 'big-touches.csv');
+    await writeFile(
+      bigTouches,
+      'Kunde;Kanal;Day_Of_Week;Time_Of_Day;Wann;Kampagne\n' +
+        'K1;Email;Monday;Morning;2025-01-02;C4\n'.repeat(100),
+    );
+    await expect(
+      loadBatchLeads(
+        bundle.manifest,
+        parseCampaignSettings({ ...env, CAMPAIGN_BATCH_TOUCHES_PATH: bigTouches }),
+        limits,
+      ),
+    ).rejects.toThrow(
+      `${bigTouches}: is 3850 bytes: the campaignBatchPlan timer reads files of at most 1000 bytes (see docs/campaign.md); ` +
+        'plan larger files with npx nextoffer campaign batch',
+    );
+    const bigProducts = join(dir, 'big-products.csv');
+    await writeFile(bigProducts, 'Product_Id;Premium;Payment_Frequency\n' + 'P1;1200;Monthly\n'.repeat(100));
+    await expect(
+      loadBatchLeads(
+        bundle.manifest,
+        parseCampaignSettings({ ...env, CAMPAIGN_BATCH_PRODUCTS_PATH: bigProducts }),
+        limits,
+      ),
+    ).rejects.toThrow(
+      /big-products\.csv: is \d+ bytes: the campaignBatchPlan timer reads files of at most 1000 bytes/,
+    );
+    // The same files within the limit are read.
+    await expect(loadBatchLeads(bundle.manifest, parseCampaignSettings(env), limits)).resolves.toHaveLength(
+      2,
+    );
   });
 });

@@ -457,5 +457,32 @@ describe('leadsFromTables with the campaigns and products a model was trained wi
     ).toThrow(
       "c.csv, line 1, column 'productId': missing required column: the model was trained with product",
     );
+    // Whether products come through the campaigns is a matter of columns: a file without leads is fine.
+    expect(leadsFromTables(productOnly.manifest, leads([]), touches(), {}, tables)).toEqual([]);
+    expect(() =>
+      leadsFromTables(productOnly.manifest, leads([]), touches(), {}, { ...tables, campaigns: noProduct }),
+    ).toThrow("c.csv, line 1, column 'productId': missing required column");
+
+    // The campaigns file is used for the products, not said to be unused; it is once every lead names its product.
+    const unused: string[] = [];
+    const notes = { unused: (table: string, why: string) => unused.push(`${table}: ${why}`) };
+    leadsFromTables(productOnly.manifest, ab, history, {}, tables, notes);
+    expect(unused).toEqual([]);
+    leadsFromTables(productOnly.manifest, ab, named, {}, tables, notes);
+    expect(unused).toEqual([
+      'campaigns: the model has no campaign features, and every lead has its product from its row or its latest touch',
+    ]);
+  });
+
+  it('tells which tables given no plan reads', async () => {
+    const { bundle: plain } = await trainSmallCampaignModel(600);
+    const unused: string[] = [];
+    leadsFromTables(plain.manifest, leads(['A']), undefined, {}, tables, {
+      unused: (table, why) => unused.push(`${table}: ${why}`),
+    });
+    expect(unused).toEqual([
+      'campaigns: the model has no campaign features',
+      'products: the model has no product features',
+    ]);
   });
 });

@@ -62,24 +62,30 @@ describe('parseCampaignSettings: the batch run', () => {
     expect(Object.isFrozen(settings.batchColumns)).toBe(true);
     expect(parseCampaignSettings({ CAMPAIGN_BATCH_DELIMITER: 'tab' }).batchDelimiter).toBe('\t');
     expect(parseCampaignSettings({ CAMPAIGN_BATCH_DELIMITER: ',' }).batchDelimiter).toBe(',');
+    // Read as the command reads --delimiter (shared/campaign/inputOptions.ts).
+    expect(parseCampaignSettings({ CAMPAIGN_BATCH_DELIMITER: '\\t' }).batchDelimiter).toBe('\t');
   });
 
   it.each([
-    ['CAMPAIGN_BATCH_DELIMITER', { CAMPAIGN_BATCH_DELIMITER: '|' }, "malformed value '|'"],
+    [
+      'CAMPAIGN_BATCH_DELIMITER',
+      { CAMPAIGN_BATCH_DELIMITER: '|' },
+      "malformed value '|': expected ',', ';' or 'tab'",
+    ],
     [
       'CAMPAIGN_BATCH_TIMESTAMP_COLUMN',
       { CAMPAIGN_BATCH_TIMESTAMP_COLUMN: 'Wann' },
-      'names a column of the touch history, but CAMPAIGN_BATCH_TOUCHES_PATH is not set',
+      'names the column that orders the touch history, but CAMPAIGN_BATCH_TOUCHES_PATH is not set',
     ],
     [
       'CAMPAIGN_BATCH_CAMPAIGN_ID_COLUMN',
       { CAMPAIGN_BATCH_CAMPAIGN_ID_COLUMN: 'Kampagne', CAMPAIGN_BATCH_PRODUCTS_PATH: 'p.csv' },
-      'names a column of the campaigns file, but CAMPAIGN_BATCH_CAMPAIGNS_PATH is not set',
+      'names the column that joins the campaigns file, but CAMPAIGN_BATCH_CAMPAIGNS_PATH is not set',
     ],
     [
       'CAMPAIGN_BATCH_PRODUCT_ID_COLUMN',
       { CAMPAIGN_BATCH_PRODUCT_ID_COLUMN: 'Produkt', CAMPAIGN_BATCH_CAMPAIGNS_PATH: 'c.csv' },
-      'names a column of the products file, but CAMPAIGN_BATCH_PRODUCTS_PATH is not set',
+      'names the column that joins the products file, but CAMPAIGN_BATCH_PRODUCTS_PATH is not set',
     ],
   ])('fails fast naming %s', (setting, env, problem) => {
     const error = errorOf(env);
