@@ -6,7 +6,7 @@ import {
   PruneReport,
   PublishOutcome,
 } from '../../shared/affinity/bundleStore';
-import { BundleFiles } from '../../shared/affinity/bundle';
+import { VerifiedBundle, verifyBundle } from '../../shared/affinity/bundle';
 import { SkippedBlob } from '../../shared/archive/archiveReader';
 import { VersionedColdStartStore } from '../../shared/coldstart/coldStartStore';
 import {
@@ -95,7 +95,7 @@ async function trainAndPublish(
   options: RetrainOptions,
 ): Promise<{
   result: Omit<RetrainResult, 'coldStart' | 'retention'>;
-  trained?: { files: Partial<BundleFiles> };
+  trained?: VerifiedBundle;
 }> {
   const from = new Date(now.getTime() - settings.trainingDays * 24 * 3600 * 1000);
   const read = await readArchiveInteractions(archive.container, {
@@ -118,24 +118,23 @@ async function trainAndPublish(
     onProgress: log,
     now: () => now,
   });
-  const outcome = await store.publish(bundle.files);
+  // Verified (hashed) once: the publish and the cold-start load take the verified bundle as it is.
+  const trained = verifyBundle(bundle.files);
+  const outcome = await store.publish(trained);
   log(`affinity retrain: ${outcome.reason}`);
-  return {
-    result: { interactions: read.interactions.length, skippedBlobs, outcome },
-    trained: { files: bundle.files },
-  };
+  return { result: { interactions: read.interactions.length, skippedBlobs, outcome }, trained };
 }
 
 async function syncColdStart(
   store: AffinityBundleStore,
   log: (message: string) => void,
   options: RetrainOptions,
-  trained: { files: Partial<BundleFiles> } | undefined,
+  trained: VerifiedBundle | undefined,
 ): Promise<ColdStartSync | undefined> {
   if (options.coldStart === undefined) return undefined;
   const sync = await syncColdStartToLatest(store, options.coldStart, {
     onRetry: log,
-    ...(trained === undefined ? {} : { candidate: trained.files }),
+    ...(trained === undefined ? {} : { candidate: trained }),
     ...(options.coldStartRetry === undefined ? {} : { retry: options.coldStartRetry }),
   });
   switch (sync.status) {

@@ -119,17 +119,37 @@ function parseJsonFile<T>(files: Partial<BundleFiles>, name: BundleFileName, sch
 }
 
 export interface VerifiedBundle {
-  manifest: BundleManifest;
-  itemIds: string[];
-  coldStart: ColdStartScores;
-  model: Uint8Array;
+  readonly manifest: BundleManifest;
+  readonly itemIds: string[];
+  readonly coldStart: ColdStartScores;
+  readonly model: Uint8Array;
+  /** The files it was verified from (the same bytes, not copies). */
+  readonly files: Readonly<BundleFiles>;
 }
+
+/** What verifyBundle returned: hashing a bundle of up to 168 MB again proves nothing more. */
+const verifiedBundles = new WeakSet<VerifiedBundle>();
 
 /**
  * Checks a bundle before anything serves it: known format version, every file present and matching
  * its digest, items consistent with the manifest. Throws BundleError saying what is wrong.
  */
 export function verifyBundle(files: Partial<BundleFiles>): VerifiedBundle {
+  const bundle = verifyFiles(files);
+  verifiedBundles.add(bundle);
+  return bundle;
+}
+
+/**
+ * A bundle verified once, to pass along instead of its files: the result of verifyBundle as it is, the
+ * files of anything else (files, or an object merely shaped like a VerifiedBundle) verified now.
+ */
+export function verifiedBundleOf(bundle: Partial<BundleFiles> | VerifiedBundle): VerifiedBundle {
+  if ('files' in bundle) return verifiedBundles.has(bundle) ? bundle : verifyBundle(bundle.files);
+  return verifyBundle(bundle);
+}
+
+function verifyFiles(files: Partial<BundleFiles>): VerifiedBundle {
   const manifestBytes = files['manifest.json'];
   if (manifestBytes === undefined) throw new BundleError('bundle has no manifest.json');
   let header: unknown;
@@ -171,5 +191,11 @@ export function verifyBundle(files: Partial<BundleFiles>): VerifiedBundle {
   if (new Set(itemIds).size !== itemIds.length)
     throw new BundleError(`bundle ${manifest.version}: items.json repeats an item id`);
   const coldStart = parseJsonFile(files, 'coldStart.json', coldStartSchema);
-  return { manifest, itemIds, coldStart, model: files['model.onnx']! };
+  const verified: BundleFiles = {
+    'manifest.json': manifestBytes,
+    'model.onnx': files['model.onnx']!,
+    'items.json': files['items.json']!,
+    'coldStart.json': files['coldStart.json']!,
+  };
+  return { manifest, itemIds, coldStart, model: verified['model.onnx'], files: Object.freeze(verified) };
 }

@@ -1,4 +1,4 @@
-import { ContainerClient, RestError } from '@azure/storage-blob';
+import { ContainerClient } from '@azure/storage-blob';
 import { z } from 'zod';
 import {
   BundleError,
@@ -6,9 +6,11 @@ import {
   bundleFileNames,
   OfflineMetrics,
   offlineMetricsSchema,
-  verifyBundle,
+  VerifiedBundle,
+  verifiedBundleOf,
   versionSchema,
 } from './bundle';
+import { errorMessage, hasStatus } from '../errors';
 import { defaultRetry, isTransientStatus, RetryOptions, withRetry } from '../resilience/retry';
 
 /**
@@ -16,7 +18,8 @@ import { defaultRetry, isTransientStatus, RetryOptions, withRetry } from '../res
  * pruned, and `affinity/latest.json` naming the version that serves. The pointer moves only when the
  * candidate's offline metrics are not worse than the current one's (within a tolerance), and only with an
  * ETag condition, so two publishers racing cannot both win on stale information. `pruneVersions` deletes
- * old versions, never the one the pointer names nor the one it replaced (see there).
+ * old versions, never the one the pointer names nor the one it replaced, and never a version published
+ * again (a rollback) while it was deleting it (see there).
  */
 
 export const LATEST_POINTER = 'affinity/latest.json';
@@ -42,8 +45,14 @@ export interface PublishOutcome {
 }
 
 export interface AffinityBundleStore {
-  /** Uploads a verified bundle as its version, then moves `latest` if its metrics are not worse. */
-  publish(files: Partial<BundleFiles>, options?: { force?: boolean }): Promise<PublishOutcome>;
+  /**
+   * Uploads a bundle as its version, then moves `latest` if its metrics are not worse. Files are verified
+   * first (BundleError if they do not verify); a bundle verifyBundle returned is not verified again.
+   */
+  publish(
+    bundle: Partial<BundleFiles> | VerifiedBundle,
+    options?: { force?: boolean },
+  ): Promise<PublishOutcome>;
   /** The pointer and its ETag, or undefined when nothing was published yet. */
   readLatest(): Promise<{ pointer: LatestPointer; etag: string } | undefined>;
   readBundle(version: string): Promise<Partial<BundleFiles>>;
@@ -59,7 +68,12 @@ export const PRUNE_GRACE_MS = 3_600_000;
 export const pruneRetry: Omit<RetryOptions, 'isTransient'> = defaultRetry;
 
 export interface PruneOptions {
-  /** How many of the newest versions to keep besides the one `latest` names (AFFINITY_KEEP_VERSIONS). */
+  /**
+   * How many of the newest versions, by when they were last written, are kept whatever they are
+   * (AFFINITY_KEEP_VERSIONS; at least 1). The version `latest` names and the one it replaced are kept as
+   * well: when they are among the `keep` newest (as a freshly promoted `latest` is) that adds nothing,
+   * when older they are kept besides them, so at most `keep` + 2 remain (plus any within `graceMs`).
+   */
   keep: number;
   /** Default PRUNE_GRACE_MS. */
   graceMs?: number;
@@ -81,10 +95,6 @@ export interface PruneReport {
 
 function bundlePath(version: string, file: string): string {
   return `affinity/${version}/${file}`;
-}
-
-function isStatus(error: unknown, ...statuses: number[]): boolean {
-  return error instanceof RestError && error.statusCode !== undefined && statuses.includes(error.statusCode);
 }
 
 /**
@@ -115,8 +125,12 @@ export class BlobAffinityBundleStore implements AffinityBundleStore {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  async publish(files: Partial<BundleFiles>, options: { force?: boolean } = {}): Promise<PublishOutcome> {
-    const bundle = verifyBundle(files);
+  async publish(
+    input: Partial<BundleFiles> | VerifiedBundle,
+    options: { force?: boolean } = {},
+  ): Promise<PublishOutcome> {
+    const bundle = verifiedBundleOf(input);
+    const { files } = bundle;
     const version = bundle.manifest.version;
     await this.container.createIfNotExists();
     const alreadyThere = await this.upload(version, files);
@@ -152,11 +166,11 @@ export class BlobAffinityBundleStore implements AffinityBundleStore {
           blobHTTPHeaders: { blobContentType: 'application/json' },
         });
       } catch (error) {
-        if (isStatus(error, 409, 412)) continue;
+        if (hasStatus(error, 409, 412)) continue;
         throw error;
       }
-      // Moving the pointer back to an old version that was already there (a rollback) can meet a prune
-      // that read the pointer just before it moved: if that deleted the version meanwhile, upload it again.
+      // A version that was already there (a rollback) was touched before the pointer moved, so a prune that
+      // listed it before stops at its first delete (412). Should it be gone even so, upload it again.
       if (alreadyThere && !(await this.manifestClient(version).exists())) await this.upload(version, files);
       const why =
         options.force === true && !decision.ok ? `forced although ${decision.reason}` : decision.reason;
@@ -171,28 +185,60 @@ export class BlobAffinityBundleStore implements AffinityBundleStore {
 
   /**
    * Data files first, manifest last: a version whose manifest exists is complete. True when the version
-   * was already there with these bytes (nothing uploaded).
+   * was already there with these bytes: then only its manifest is written again, on the condition that it
+   * is still the one just read. That gives it a new ETag and Last-Modified, so a prune that listed the
+   * version before gets a 412 on its next delete and keeps it, and a prune that lists it after finds it
+   * within its grace period. If the manifest is gone or changed meanwhile (a prune is deleting this
+   * version), the version is uploaded whole again: its data files get new ETags too.
    */
-  private async upload(version: string, files: Partial<BundleFiles>): Promise<boolean> {
+  private async upload(version: string, files: Readonly<BundleFiles>): Promise<boolean> {
     const manifestClient = this.manifestClient(version);
-    const manifest = files['manifest.json']!;
-    if (await manifestClient.exists()) {
-      const existing = await manifestClient.downloadToBuffer();
-      if (Buffer.compare(existing, Buffer.from(manifest)) === 0) return true;
+    const manifest = files['manifest.json'];
+    const headers = { blobHTTPHeaders: { blobContentType: 'application/json' } };
+    const existing = await this.readManifest(version);
+    if (existing !== undefined) {
+      this.checkSameManifest(version, existing.bytes, manifest);
+      try {
+        await manifestClient.uploadData(manifest, { conditions: { ifMatch: existing.etag }, ...headers });
+        return true;
+      } catch (error) {
+        if (!hasStatus(error, 404, 412)) throw error;
+      }
+    }
+    for (const name of bundleFileNames) {
+      if (name === 'manifest.json') continue;
+      await this.container.getBlockBlobClient(bundlePath(version, name)).uploadData(files[name]);
+    }
+    try {
+      await manifestClient.uploadData(manifest, { conditions: { ifNoneMatch: '*' }, ...headers });
+    } catch (error) {
+      // 409: another publisher of this version wrote its manifest first; fine if it is this one.
+      if (!hasStatus(error, 409, 412)) throw error;
+      const other = await this.readManifest(version);
+      if (other === undefined) throw error;
+      this.checkSameManifest(version, other.bytes, manifest);
+    }
+    return false;
+  }
+
+  private async readManifest(version: string): Promise<{ bytes: Buffer; etag: string } | undefined> {
+    try {
+      const download = await this.manifestClient(version).download();
+      const bytes = await streamToBuffer(download.readableStreamBody);
+      if (download.etag === undefined) throw new Error(`manifest of ${version} came without an ETag`);
+      return { bytes, etag: download.etag };
+    } catch (error) {
+      if (hasStatus(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  private checkSameManifest(version: string, stored: Buffer, manifest: Uint8Array): void {
+    if (Buffer.compare(stored, Buffer.from(manifest)) !== 0) {
       throw new BundleError(
         `version ${version} was already published with different contents; train with a new version`,
       );
     }
-    for (const name of bundleFileNames) {
-      if (name === 'manifest.json') continue;
-      const bytes = files[name]!;
-      await this.container.getBlockBlobClient(bundlePath(version, name)).uploadData(bytes);
-    }
-    await manifestClient.uploadData(manifest, {
-      conditions: { ifNoneMatch: '*' },
-      blobHTTPHeaders: { blobContentType: 'application/json' },
-    });
-    return false;
   }
 
   async readLatest(): Promise<{ pointer: LatestPointer; etag: string } | undefined> {
@@ -204,7 +250,7 @@ export class BlobAffinityBundleStore implements AffinityBundleStore {
       etag = download.etag;
       buffer = await streamToBuffer(download.readableStreamBody);
     } catch (error) {
-      if (isStatus(error, 404)) return undefined;
+      if (hasStatus(error, 404)) return undefined;
       throw error;
     }
     let raw: unknown;
@@ -231,7 +277,7 @@ export class BlobAffinityBundleStore implements AffinityBundleStore {
       try {
         files[name] = await this.container.getBlockBlobClient(bundlePath(version, name)).downloadToBuffer();
       } catch (error) {
-        if (!isStatus(error, 404)) throw error;
+        if (!hasStatus(error, 404)) throw error;
       }
     }
     return files;
@@ -258,6 +304,10 @@ export class BlobAffinityBundleStore implements AffinityBundleStore {
    *   away from) since the listing is kept; if it cannot be read, nothing more is deleted.
    * - A version's manifest goes first, so a version cut short is incomplete to every reader (publishing it
    *   again uploads it whole); the next run deletes the rest of it, and one already gone costs nothing.
+   * - Each blob is deleted only if its ETag is still the one listed. Publishing a version that is there
+   *   (a rollback) rewrites its manifest before it moves the pointer, and one that is partly gone is
+   *   uploaded whole again, so a delete that was on its way (or backing off) when that happened gets a
+   *   412: the version is kept, and none of its other files are deleted.
    * - Failures that may pass (throttling, 5xx, resets) are retried with backoff; if one persists, pruning
    *   stops there. Others (403, a lease) skip that version only.
    */
@@ -269,7 +319,7 @@ export class BlobAffinityBundleStore implements AffinityBundleStore {
       isTransient: isTransientStatus,
       onRetry: (error, attempt, delayMs) =>
         options.onRetry?.(
-          `affinity retention: Blob call failed (${describe(error)}); attempt ${attempt + 1} in ${Math.round(delayMs)} ms`,
+          `affinity retention: Blob call failed (${errorMessage(error)}); attempt ${attempt + 1} in ${Math.round(delayMs)} ms`,
         ),
     };
     const report: PruneReport = { removed: [], kept: [], failed: [], stopped: undefined };
@@ -277,7 +327,7 @@ export class BlobAffinityBundleStore implements AffinityBundleStore {
     try {
       listed = await withRetry(() => this.listStoredVersions(), retry);
     } catch (error) {
-      report.stopped = `cannot list the versions: ${describe(error)}`;
+      report.stopped = `cannot list the versions: ${errorMessage(error)}`;
       return report;
     }
     // Newest first; versions written in the same second (Blob's resolution) by their id.
@@ -292,15 +342,15 @@ export class BlobAffinityBundleStore implements AffinityBundleStore {
       try {
         latest = (await withRetry(() => this.readLatest(), retry))?.pointer;
       } catch (error) {
-        report.stopped = `cannot read ${LATEST_POINTER}: ${describe(error)}`;
+        report.stopped = `cannot read ${LATEST_POINTER}: ${errorMessage(error)}`;
         break;
       }
       if (stored.version === latest?.version || stored.version === latest?.previous) continue;
       try {
-        await this.deleteVersion(stored, retry);
-        report.removed.push(stored.version);
+        // A version published again meanwhile is kept (and counted among the kept).
+        if ((await this.deleteVersion(stored, retry)) === 'deleted') report.removed.push(stored.version);
       } catch (error) {
-        report.failed.push({ version: stored.version, error: describe(error) });
+        report.failed.push({ version: stored.version, error: errorMessage(error) });
         if (isTransientStatus(error)) {
           report.stopped = `Blob kept failing (on ${stored.version})`;
           break;
@@ -320,44 +370,69 @@ export class BlobAffinityBundleStore implements AffinityBundleStore {
         const [, version, ...rest] = item.name.split('/');
         if (version === undefined || rest.length === 0 || !versionSchema.safeParse(version).success) continue;
         const stored = versions.get(version) ?? { version, blobs: [], writtenAt: 0 };
-        stored.blobs.push(item.name);
+        stored.blobs.push({ name: item.name, etag: quoted(item.properties.etag) });
         stored.writtenAt = Math.max(stored.writtenAt, item.properties.lastModified.getTime());
         versions.set(version, stored);
       }
     } catch (error) {
-      if (isStatus(error, 404)) return []; // no container: nothing was ever published
+      if (hasStatus(error, 404)) return []; // no container: nothing was ever published
       throw error;
     }
     return [...versions.values()];
   }
 
-  /** The manifest first (the version is then incomplete to any reader), then the rest. */
-  private async deleteVersion(stored: StoredVersion, retry: RetryOptions): Promise<void> {
-    const manifest = bundlePath(stored.version, 'manifest.json');
-    const remove = (name: string) =>
-      withRetry(
-        () => this.container.getBlobClient(name).deleteIfExists({ deleteSnapshots: 'include' }),
-        retry,
-      );
-    if (stored.blobs.includes(manifest)) await remove(manifest);
+  /**
+   * The manifest first (the version is then incomplete to any reader), then the rest; each blob only as
+   * listed (its ETag). 'touched' on a 412: the blob was written since (the version was published again),
+   * or is gone already (Azurite answers a conditional delete of a missing blob so; a concurrent
+   * retention run deleted it). Either way what is left of the version stays, for the next run to look at again.
+   */
+  private async deleteVersion(stored: StoredVersion, retry: RetryOptions): Promise<'deleted' | 'touched'> {
+    const remove = async (blob: StoredBlob): Promise<'deleted' | 'touched'> => {
+      try {
+        await withRetry(
+          () =>
+            this.container
+              .getBlobClient(blob.name)
+              .delete({ deleteSnapshots: 'include', conditions: { ifMatch: blob.etag } }),
+          retry,
+        );
+      } catch (error) {
+        if (hasStatus(error, 412)) return 'touched';
+        if (!hasStatus(error, 404)) throw error; // 404: gone already (an earlier attempt, an earlier run)
+      }
+      return 'deleted';
+    };
+    const manifestName = bundlePath(stored.version, 'manifest.json');
+    const manifest = stored.blobs.find((blob) => blob.name === manifestName);
+    if (manifest !== undefined && (await remove(manifest)) === 'touched') return 'touched';
     const results = await Promise.allSettled(
-      stored.blobs.filter((name) => name !== manifest).map((name) => remove(name)),
+      stored.blobs.filter((blob) => blob !== manifest).map((blob) => remove(blob)),
     );
     const failure = results.find((result) => result.status === 'rejected');
     if (failure !== undefined) throw failure.reason;
+    return results.some((result) => result.status === 'fulfilled' && result.value === 'touched')
+      ? 'touched'
+      : 'deleted';
   }
+}
+
+interface StoredBlob {
+  name: string;
+  /** As listed: a delete on this condition fails (412) once the blob is written again. */
+  etag: string;
+}
+
+/** Blob's listing gives ETags without the quotes its headers have (and If-Match takes). */
+function quoted(etag: string): string {
+  return etag.startsWith('"') ? etag : `"${etag}"`;
 }
 
 interface StoredVersion {
   version: string;
-  blobs: string[];
+  blobs: StoredBlob[];
   /** Epoch ms of the latest Last-Modified among its blobs. */
   writtenAt: number;
-}
-
-function describe(error: unknown): string {
-  const message = (error as { message?: unknown } | null)?.message;
-  return typeof message === 'string' ? message.split('\n')[0]! : String(error);
 }
 
 async function streamToBuffer(stream: NodeJS.ReadableStream | undefined): Promise<Buffer> {

@@ -1,6 +1,7 @@
 import { AffinityModel, loadAffinityModelFromFiles, LoadOptions } from './affinityModel';
 import { BundleError } from './bundle';
 import { AffinityBundleStore } from './bundleStore';
+import { errorMessage } from '../errors';
 
 export interface AffinityModelProviderOptions {
   store: AffinityBundleStore;
@@ -96,7 +97,7 @@ export class AffinityModelProvider {
     } catch (error) {
       const retry = !(error instanceof BundleError);
       this.log(
-        `affinity: cannot read the latest pointer (${describe(error)}); keeping ${this.model?.version ?? 'no model'}${retry ? '; retrying soon' : ''}`,
+        `affinity: cannot read the latest pointer (${errorMessage(error)}); keeping ${this.model?.version ?? 'no model'}${retry ? '; retrying soon' : ''}`,
       );
       return retry ? 'retry' : 'done';
     }
@@ -118,12 +119,12 @@ export class AffinityModelProvider {
       if (!(error instanceof BundleError)) {
         // The bundle may be fine: the read failed on the way. Not refused, so the next check retries it.
         this.log(
-          `affinity: cannot load model ${version} (${describe(error)}); keeping ${keeping}; retrying soon`,
+          `affinity: cannot load model ${version} (${errorMessage(error)}); keeping ${keeping}; retrying soon`,
         );
         return 'retry';
       }
       this.refusedEtag = latest.etag;
-      this.log(`affinity: refused model ${version}: ${describe(error)}; keeping ${keeping}`);
+      this.log(`affinity: refused model ${version}: ${errorMessage(error)}; keeping ${keeping}`);
       return 'done';
     }
     if (this.closed) {
@@ -144,7 +145,7 @@ export class AffinityModelProvider {
       model
         .close()
         .catch((error: unknown) =>
-          this.log(`affinity: releasing ${model.version} failed: ${describe(error)}`),
+          this.log(`affinity: releasing ${model.version} failed: ${errorMessage(error)}`),
         );
     }, this.options.releaseDelayMs ?? 30_000);
     timer.unref();
@@ -163,8 +164,4 @@ export class AffinityModelProvider {
     await this.model?.close();
     this.model = undefined;
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,5 +1,6 @@
-import { ContainerClient, RestError } from '@azure/storage-blob';
+import { ContainerClient } from '@azure/storage-blob';
 import { gunzipSync } from 'node:zlib';
+import { errorMessage, hasStatus } from '../errors';
 import { isTransientStatus, RetryOptions, withRetry } from '../resilience/retry';
 import { ArchivedEvent } from './eventArchive';
 
@@ -81,18 +82,8 @@ function decode(body: Buffer): { text: string } | { reason: string } {
   try {
     return { text: gunzipSync(body).toString('utf8') };
   } catch (error) {
-    return { reason: `cannot decompress: ${messageOf(error)}` };
+    return { reason: `cannot decompress: ${errorMessage(error)}` };
   }
-}
-
-/** Errors from Node's own modules (zlib, net) may come from another realm than `Error` (as under jest). */
-function messageOf(error: unknown): string {
-  const message = (error as { message?: unknown } | null)?.message;
-  return typeof message === 'string' ? message : String(error);
-}
-
-function isNotFound(error: unknown): boolean {
-  return error instanceof RestError && error.statusCode === 404;
 }
 
 /** The blob's bytes, or undefined if it was deleted since it was listed (a lifecycle rule, a cleanup). */
@@ -108,8 +99,8 @@ async function download(
       isTransient: isTransientStatus,
     });
   } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw new Error(`cannot read archive blob ${name}: ${messageOf(error)}`, { cause: error });
+    if (hasStatus(error, 404)) return undefined;
+    throw new Error(`cannot read archive blob ${name}: ${errorMessage(error)}`, { cause: error });
   }
 }
 

@@ -1,5 +1,6 @@
-import { BundleFiles, verifyBundle } from '../affinity/bundle';
-import { AffinityBundleStore } from '../affinity/bundleStore';
+import { BundleFiles, VerifiedBundle, verifiedBundleOf, verifyBundle } from '../affinity/bundle';
+import { AffinityBundleStore, LATEST_POINTER } from '../affinity/bundleStore';
+import { errorMessage } from '../errors';
 import { isTransientStatus, RetryOptions, withRetry } from '../resilience/retry';
 import { ColdStartStore, VersionedColdStartStore } from './coldStartStore';
 
@@ -8,6 +9,8 @@ import { ColdStartStore, VersionedColdStartStore } from './coldStartStore';
  * of the model `affinity/latest.json` names. The retraining run calls `syncColdStartToLatest` after
  * every publish; it writes only when Redis does not already hold that version's lists (the version is
  * recorded with them), so it is idempotent, and a run after one whose Redis write failed repairs it.
+ * After writing it reads the pointer again and follows it if it moved meanwhile, so a run that read the
+ * pointer before another run moved it never leaves Redis with the older version's lists.
  */
 
 export interface ColdStartLoad {
@@ -19,15 +22,16 @@ export interface ColdStartLoad {
 
 /**
  * Loads a bundle's cold-start lists into Redis, replacing the previous ones at once and recording the
- * bundle's version. The whole bundle is verified first (format, every file against its digest in
+ * bundle's version. Files are verified first, the whole bundle (format, every file against its digest in
  * manifest.json; BundleError otherwise), as the offer function verifies it, so Redis never gets lists
- * from a corrupt or mixed bundle. What `npx nextoffer coldstart load` does with a bundle directory.
+ * from a corrupt or mixed bundle; a bundle verifyBundle returned is not hashed again. What
+ * `npx nextoffer coldstart load` does with a bundle directory.
  */
 export async function loadBundleColdStart(
   store: ColdStartStore,
-  files: Partial<BundleFiles>,
+  files: Partial<BundleFiles> | VerifiedBundle,
 ): Promise<ColdStartLoad> {
-  const bundle = verifyBundle(files);
+  const bundle = verifiedBundleOf(files);
   await store.replace(bundle.coldStart, bundle.manifest.version);
   return {
     version: bundle.manifest.version,
@@ -74,14 +78,17 @@ export type ColdStartSync =
   | { status: 'no-model' }
   | { status: 'failed'; version: string | undefined; error: string };
 
+/** Rounds of write-then-check before the sync gives up on a pointer that keeps moving. */
+const MAX_SYNC_ROUNDS = 3;
+
 export interface ColdStartSyncOptions {
   /**
-   * The files of a bundle in hand (the one just published): used instead of downloading them again
-   * when `latest` names its version.
+   * The bundle in hand (the one just published), as verifyBundle returned it: used, without downloading
+   * or hashing it again, when `latest` names its version.
    */
-  candidate?: Partial<BundleFiles>;
+  candidate?: VerifiedBundle;
   retry?: Partial<Omit<RetryOptions, 'isTransient'>>;
-  /** Each retry of a Redis call, with the error that caused it. */
+  /** Each retry of a Redis call, with the error that caused it, and each reload after the pointer moved. */
   onRetry?: (message: string) => void;
 }
 
@@ -97,29 +104,40 @@ export async function syncColdStartToLatest(
     isTransient: isTransientRedisError,
     onRetry: (error, attempt, delayMs) =>
       options.onRetry?.(
-        `cold-start: Redis call failed (${describe(error)}); attempt ${attempt + 1} in ${Math.round(delayMs)} ms`,
+        `cold-start: Redis call failed (${errorMessage(error)}); attempt ${attempt + 1} in ${Math.round(delayMs)} ms`,
       ),
   };
   let version: string | undefined;
   try {
     const latest = await bundles.readLatest();
     if (latest === undefined) return { status: 'no-model' };
-    const target = latest.pointer.version;
-    version = target;
-    if ((await withRetry(() => coldStart.loadedVersion(), retry)) === target)
-      return { status: 'current', version: target };
-    const candidate = options.candidate;
-    const files =
-      candidate !== undefined && verifyBundle(candidate).manifest.version === target
-        ? candidate
-        : await bundles.readBundle(target);
-    return { status: 'loaded', ...(await withRetry(() => loadBundleColdStart(coldStart, files), retry)) };
+    version = latest.pointer.version;
+    for (let round = 1; ; round++) {
+      const target: string = version;
+      if ((await withRetry(() => coldStart.loadedVersion(), retry)) === target)
+        return { status: 'current', version: target };
+      const { candidate } = options;
+      // Verified once, here or before the publish: the retries below do not hash it again.
+      const bundle =
+        candidate?.manifest.version === target
+          ? verifiedBundleOf(candidate)
+          : verifyBundle(await bundles.readBundle(target));
+      const loaded = await withRetry(() => loadBundleColdStart(coldStart, bundle), retry);
+      // Another run may have moved the pointer since it was read (and loaded its version's lists before
+      // this write): then Redis must follow it, or it would keep this older version's lists.
+      const now = (await bundles.readLatest())?.pointer.version;
+      if (now === undefined || now === target) return { status: 'loaded', ...loaded };
+      version = now;
+      if (round >= MAX_SYNC_ROUNDS) {
+        throw new Error(
+          `${LATEST_POINTER} kept moving while the cold-start lists were loaded (last ${target}, now ${now})`,
+        );
+      }
+      options.onRetry?.(
+        `cold-start: ${LATEST_POINTER} moved from ${target} to ${now} while its lists were loaded; loading ${now}`,
+      );
+    }
   } catch (error) {
-    return { status: 'failed', version, error: describe(error) };
+    return { status: 'failed', version, error: errorMessage(error) };
   }
-}
-
-function describe(error: unknown): string {
-  const message = (error as { message?: unknown } | null)?.message;
-  return typeof message === 'string' ? message : String(error);
 }

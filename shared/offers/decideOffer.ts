@@ -1,5 +1,6 @@
-import { UserProfile, OfferStats } from '../aggregation/documents';
+import { OfferStats } from '../aggregation/documents';
 import { Offer, Segment } from './offerCatalog';
+import { OfferProfile } from './storedProfile';
 
 /**
  * The personalized-offer logic: from product-affinity scores and business rules to one offer.
@@ -26,7 +27,8 @@ export interface DecisionContext {
 
 export interface DecisionInput {
   offers: readonly Offer[];
-  profile: UserProfile | undefined;
+  /** The user's profile (a UserProfile, of which only what OfferProfile names is read). */
+  profile: OfferProfile | undefined;
   scores: ProductScores;
   /** Per-offer aggregates, for click-through rates and budgets. Missing offers have no history. */
   offerStats: ReadonlyMap<string, Pick<OfferStats, 'impressions' | 'clicks'>>;
@@ -61,9 +63,9 @@ const PRIOR_IMPRESSIONS = 20;
 /** How much a point of business priority (0-10) lifts an offer's score. */
 const PRIORITY_WEIGHT = 0.02;
 
-export function segmentsOf(profile: UserProfile | undefined): Set<Segment> {
+export function segmentsOf(profile: OfferProfile | undefined): Set<Segment> {
   const result = new Set<Segment>();
-  const events = profile ? Object.values(profile.eventCounts).reduce((a, b) => a + (b ?? 0), 0) : 0;
+  const events = profile ? Object.values(profile.eventCounts).reduce<number>((a, b) => a + (b ?? 0), 0) : 0;
   result.add(events === 0 ? 'new' : 'returning');
   result.add(profile && profile.purchasedProducts.length > 0 ? 'buyer' : 'non-buyer');
   return result;
@@ -109,7 +111,7 @@ function relevance(
 }
 
 function categoryScoresFrom(
-  profile: UserProfile | undefined,
+  profile: OfferProfile | undefined,
   scores: ProductScores,
   contextCategory: string | undefined,
 ): Map<string, number> {

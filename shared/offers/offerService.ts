@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { OfferStats, UserProfile } from '../aggregation/documents';
+import { OfferStats } from '../aggregation/documents';
 import { ColdStartStore } from '../coldstart/coldStartStore';
 import { withTimeout } from '../resilience/timeout';
 import { decideOffer, DecisionContext, DecisionSource, ProductScores, ScoredOffer } from './decideOffer';
 import { Offer } from './offerCatalog';
-import { InvalidProfileError, parseStoredProfile } from './storedProfile';
+import { InvalidProfileError, OfferProfile, parseStoredProfile } from './storedProfile';
 
 /** Scores products for a user's history with the current affinity model (ONNX). */
 export interface AffinityScorer {
@@ -65,7 +65,7 @@ export interface OfferResponse {
 const MAX_HISTORY_ITEMS = 100;
 const COLD_START_ITEMS = 200;
 
-export function historyOf(profile: UserProfile): Array<{ itemId: string; weight: number }> {
+export function historyOf(profile: OfferProfile): Array<{ itemId: string; weight: number }> {
   return Object.entries(profile.products)
     .map(([itemId, p]) => ({ itemId, weight: p.affinity }))
     .filter((h) => h.weight > 0)
@@ -116,7 +116,7 @@ export class OfferService {
   }
 
   private async productScores(
-    profile: UserProfile | undefined,
+    profile: OfferProfile | undefined,
     context: DecisionContext,
     degraded: string[],
   ): Promise<ProductScores> {
@@ -152,7 +152,7 @@ export class OfferService {
    * writer) is treated as an unavailable dependency: logged with the user and the field, reported in
    * `degraded`, and the decision is taken without the user's history.
    */
-  private validProfile(userId: string, stored: unknown, degraded: string[]): UserProfile | undefined {
+  private validProfile(userId: string, stored: unknown, degraded: string[]): OfferProfile | undefined {
     try {
       return parseStoredProfile(userId, stored);
     } catch (error) {

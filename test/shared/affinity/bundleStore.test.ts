@@ -306,6 +306,57 @@ describe('BlobAffinityBundleStore.pruneVersions', () => {
     });
   });
 
+  it('keeps a version a rollback publishes while the delete of its manifest backs off after a 503', async () => {
+    const container = await servingOldest(4);
+    const direct = new BlobAffinityBundleStore(container);
+    let rolledBack = false;
+    const { store, proxy } = await proxied(container, async (request) => {
+      if (!isDelete(request) || rolledBack) return undefined;
+      // The first delete is v2's manifest (the pointer, just read, names v1). It fails, and while it backs
+      // off `affinity publish --force v2` moves the pointer to v2 and finds v2 still there.
+      rolledBack = true;
+      expect(request.url).toContain('affinity/v2/manifest.json');
+      await direct.publish(variant('v2', { ndcgAtK: 0.3 }), { force: true });
+      return { status: 503, headers: { 'x-ms-error-code': 'ServerBusy' } };
+    });
+    const report = await store.pruneVersions({ keep: 1, retry: fastRetry });
+    expect(proxy.faults).toBe(1);
+    // The retried delete met a manifest written since it was listed (412): v2 stays, whole.
+    expect(report).toEqual({
+      removed: ['v3'],
+      kept: expect.arrayContaining(['v4', 'v2', 'v1']) as unknown,
+      failed: [],
+      stopped: undefined,
+    });
+    expect(report.kept).toHaveLength(3);
+    expect((await direct.readLatest())?.pointer).toMatchObject({ version: 'v2', previous: 'v1' });
+    expect(verifyBundle(await direct.readBundle('v2')).manifest.version).toBe('v2');
+    expect(await direct.listVersions()).toEqual(['v1', 'v2', 'v4']);
+  });
+
+  it('keeps the files of a version a rollback uploads again while the delete of one of them backs off', async () => {
+    const container = await servingOldest(4);
+    const direct = new BlobAffinityBundleStore(container);
+    let deletes = 0;
+    const { store, proxy } = await proxied(container, async (request) => {
+      if (!isDelete(request)) return undefined;
+      deletes += 1;
+      if (deletes !== 2) return undefined;
+      // v2's manifest is gone; the delete of its first data file fails, and while it backs off a rollback
+      // to v2 finds no manifest, uploads v2 whole again and moves the pointer to it.
+      expect(request.url).toMatch(/affinity\/v2\/(model\.onnx|items\.json|coldStart\.json)/);
+      await direct.publish(variant('v2', { ndcgAtK: 0.3 }), { force: true });
+      return { status: 503, headers: { 'x-ms-error-code': 'ServerBusy' } };
+    });
+    const report = await store.pruneVersions({ keep: 1, retry: fastRetry });
+    expect(proxy.faults).toBe(1);
+    expect(report).toMatchObject({ removed: ['v3'], failed: [], stopped: undefined });
+    expect(report.kept).toContain('v2');
+    expect((await direct.readLatest())?.pointer.version).toBe('v2');
+    // The retried delete (and any other of v2's still on its way) met a file written since: 412, kept.
+    expect(verifyBundle(await direct.readBundle('v2')).manifest.version).toBe('v2');
+  });
+
   it('uploads a rolled-back version again when a prune deleted it while the pointer moved to it', async () => {
     const container = await servingOldest(3);
     const direct = new BlobAffinityBundleStore(container);

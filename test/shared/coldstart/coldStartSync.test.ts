@@ -1,15 +1,19 @@
+import { BlobServiceClient } from '@azure/storage-blob';
 import Redis from 'ioredis';
 import { AddressInfo, connect, createServer, Socket } from 'node:net';
 import { generateSyntheticInteractions } from '../../../models/affinity/synthetic';
 import { AffinityBundle, trainAffinityModel } from '../../../models/affinity/train';
+import { verifyBundle } from '../../../shared/affinity/bundle';
 import { BlobAffinityBundleStore } from '../../../shared/affinity/bundleStore';
 import { ColdStartScores, RedisColdStartStore } from '../../../shared/coldstart/coldStartStore';
 import {
+  ColdStartSync,
   isTransientRedisError,
   loadBundleColdStart,
   syncColdStartToLatest,
 } from '../../../shared/coldstart/coldStartSync';
 import { connectRedisClient, createRedisClient } from '../../../shared/runtime/clients';
+import { startFaultProxy } from '../../support/faultProxy';
 import { startBlobAndRedis } from '../affinity/blobStack';
 
 /** Keeping Redis's cold-start lists those of the model `latest` names, against Azurite and redis-server. */
@@ -76,7 +80,7 @@ describe('syncColdStartToLatest', () => {
     await bundles.publish(v1.files, { force: true });
     await syncColdStartToLatest(bundles, coldStart);
     await bundles.publish(v2.files, { force: true });
-    const sync = await syncColdStartToLatest(bundles, coldStart, { candidate: v2.files });
+    const sync = await syncColdStartToLatest(bundles, coldStart, { candidate: verifyBundle(v2.files) });
     expect(sync).toMatchObject({
       status: 'loaded',
       version: 'v2',
@@ -85,10 +89,49 @@ describe('syncColdStartToLatest', () => {
     expect(await coldStart.loadedVersion()).toBe('v2');
     // Files in hand of another version than latest's (a candidate that was not promoted) are not used.
     await bundles.publish(v1.files, { force: true });
-    expect(await syncColdStartToLatest(bundles, coldStart, { candidate: v2.files })).toMatchObject({
+    expect(
+      await syncColdStartToLatest(bundles, coldStart, { candidate: verifyBundle(v2.files) }),
+    ).toMatchObject({
       status: 'loaded',
       version: 'v1',
     });
+  });
+
+  it('follows the pointer when another run moves it, and loads its lists, while this run loads the older version', async () => {
+    const { bundles, coldStart } = fresh();
+    await bundles.publish(v1.files, { force: true });
+    // This run reads the pointer (v1) and downloads v1 through a proxy; as the download starts, another
+    // run publishes v2 and loads v2's lists. This run's write of v1 comes after.
+    let other: ColdStartSync | undefined;
+    const blobUrl = new URL(stack.blob.url);
+    const proxy = await startFaultProxy(blobUrl.origin, async (request) => {
+      if (other === undefined && request.method === 'GET' && (request.url ?? '').includes('/affinity/v1/')) {
+        await bundles.publish(v2.files, { force: true });
+        other = await syncColdStartToLatest(bundles, coldStart);
+      }
+      return undefined;
+    });
+    try {
+      const via = BlobServiceClient.fromConnectionString(
+        stack.connectionString.replace(
+          /BlobEndpoint=[^;]+/,
+          `BlobEndpoint=${proxy.url}${blobUrl.pathname.replace(/\/$/, '')}`,
+        ),
+      );
+      const slow = new BlobAffinityBundleStore(via.getContainerClient(`models-${index}`));
+      const messages: string[] = [];
+      const sync = await syncColdStartToLatest(slow, coldStart, { onRetry: (m) => messages.push(m) });
+      expect(other).toMatchObject({ status: 'loaded', version: 'v2' });
+      // It wrote v1's lists, found the pointer on v2, and loaded v2's again.
+      expect(messages).toEqual([expect.stringContaining('moved from v1 to v2')]);
+      expect(sync).toMatchObject({ status: 'loaded', version: 'v2' });
+    } finally {
+      await proxy.stop();
+    }
+    expect(await coldStart.loadedVersion()).toBe('v2');
+    expect(await globalList(coldStart)).toEqual(
+      new Map(coldStartOf(v2).global.map((item) => [item.itemId, item.score])),
+    );
   });
 
   it('reloads after a load that named no version (an older coldstart load), and leaves Redis alone without a model', async () => {
