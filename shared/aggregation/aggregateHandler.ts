@@ -3,6 +3,7 @@ import { EventArchive } from '../archive/eventArchive';
 import { DocumentStore } from '../cosmos/documentStore';
 import { aggregateBatch, AggregationResult } from './aggregateBatch';
 import { parseTriggerBatch, SequencedEvent, TriggerBatch } from './triggerBatch';
+import { errorMessage } from '../errors';
 
 export interface AggregateHandlerDependencies {
   store: DocumentStore;
@@ -111,13 +112,13 @@ export function createAggregateHandler(deps: AggregateHandlerDependencies) {
       );
       return result;
     } catch (error) {
-      const reason = `aggregation failed: ${messageOf(error)}`;
+      const reason = `aggregation failed: ${errorMessage(error)}`;
       try {
         await deps.archive.holdForRetry(batch.eventHubName, batch.events, reason, context.invocationId);
       } catch (holdError) {
         context.error(
           `aggregate: partition ${batch.partitionId}: ${reason}; holding its ${batch.events.length} events failed too ` +
-            `(${messageOf(holdError)}), so the invocation fails and the retry policy delivers the batch again`,
+            `(${errorMessage(holdError)}), so the invocation fails and the retry policy delivers the batch again`,
         );
         throw error;
       }
@@ -127,8 +128,4 @@ export function createAggregateHandler(deps: AggregateHandlerDependencies) {
       return { held: batch.events.length, reason };
     }
   };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
