@@ -230,8 +230,10 @@ class RunLease {
     private marker: CampaignRunDocument,
     private eTag: string,
     private readonly timing: RunLeaseTiming,
+    /** When the write that gave this lease was sent (not answered): see renewed. */
+    sentAt: number,
   ) {
-    this.renewed();
+    this.renewed(sentAt);
     this.scheduleRenewal();
   }
 
@@ -273,25 +275,33 @@ class RunLease {
           `run ${runId}: the attempt that began at ${stored.run.plannedAt} is gone; taking the run over`,
         );
       }
+      const sentAt = Date.now();
       const eTag = await store.writeRun(marker, stored?.eTag, { budget });
-      if (eTag !== undefined) return new RunLease(store, marker, eTag, timing);
+      if (eTag !== undefined) return new RunLease(store, marker, eTag, timing, sentAt);
       // Another writer got there first, or our write landed but its answer was lost.
       stored = await store.readRun(runId, { budget });
-      if (stored && isOurs(stored, marker)) return new RunLease(store, marker, stored.eTag, timing);
+      if (stored && isOurs(stored, marker)) return new RunLease(store, marker, stored.eTag, timing, sentAt);
     }
   }
 
-  /** Keeps the lease for another `fenceMs`: past it, this attempt stops writing. */
-  private renewed(): void {
+  /**
+   * Keeps the lease until `fenceMs` after the write that renewed it was sent: past it, this attempt stops
+   * writing. Counted from the sending, not the answer, since another attempt counts its takeover time
+   * from when it saw the write stored, and a slow or retried answer may come much later.
+   */
+  private renewed(sentAt: number): void {
     clearTimeout(this.fence);
-    this.fence = setTimeout(() => {
-      this.lose(
-        new Error(
-          `run ${this.marker.runId}: the lease could not be renewed for ${seconds(this.timing.fenceMs)}, ` +
-            'so this attempt stopped writing (another may take the run over) and did not mark it complete',
-        ),
-      );
-    }, this.timing.fenceMs);
+    this.fence = setTimeout(
+      () => {
+        this.lose(
+          new Error(
+            `run ${this.marker.runId}: the lease could not be renewed for ${seconds(this.timing.fenceMs)}, ` +
+              'so this attempt stopped writing (another may take the run over) and did not mark it complete',
+          ),
+        );
+      },
+      Math.max(0, this.timing.fenceMs - (Date.now() - sentAt)),
+    );
     this.fence.unref();
   }
 
@@ -306,7 +316,8 @@ class RunLease {
 
   /** One try (a failure waits for the next); the fence stops the writes should failures go on. */
   private async renew(): Promise<void> {
-    const next = { ...this.marker, renewedAt: new Date().toISOString() };
+    const sentAt = Date.now();
+    const next = { ...this.marker, renewedAt: new Date(sentAt).toISOString() };
     const once = { budget: { remainingMs: 0 } };
     try {
       const eTag = await this.store.writeRun(next, this.eTag, once);
@@ -321,8 +332,11 @@ class RunLease {
           return;
         }
         this.eTag = stored.eTag;
+        // Ours, from an earlier renewal whose answer was lost: it counts from when that one was sent.
+        if (!this.stopped) this.renewed(Math.min(sentAt, Date.parse(stored.run.renewedAt) || sentAt));
+        return;
       }
-      if (!this.stopped) this.renewed();
+      if (!this.stopped) this.renewed(sentAt);
     } catch {
       // Transient: the next renewal tries again.
     }

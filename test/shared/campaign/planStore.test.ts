@@ -444,6 +444,32 @@ describe('CosmosCampaignPlanStore and runCampaignBatch on a local Cosmos DB serv
     expect(await documentedLatest(id)).toBeUndefined();
   });
 
+  it('counts the fence from when the marker was sent, not from a late answer', async () => {
+    // The marker is stored at once but its answer comes after the fence time: another attempt may already
+    // count towards taking the run over, so this one must not write a single plan.
+    const id = 'plans-late-answer';
+    await freshContainer(id);
+    const base = new CosmosCampaignPlanStore(database, id);
+    let first = true;
+    const store: CampaignPlanStore = {
+      ...base,
+      readRun: (runId, options) => base.readRun(runId, options),
+      upsert: (documents, options) => base.upsert(documents, options),
+      writeRun: async (run, eTag, options) => {
+        const written = await base.writeRun(run, eTag, options);
+        if (first) {
+          first = false;
+          await new Promise((resolve) => setTimeout(resolve, quickLease.fenceMs + 100));
+        }
+        return written;
+      },
+    };
+    await expect(
+      runCampaignBatch({ scorer, leads: leads.slice(0, 50), store, runId: '2026-03-05', lease: quickLease }),
+    ).rejects.toThrow('run 2026-03-05: the lease could not be renewed for 0.6 s');
+    expect(await documentedLatest(id)).toBeUndefined();
+  });
+
   it("shares one retry budget among all the run's writes", async () => {
     // Every bulk request is throttled once (429, retry after 60 ms): three rounds of 100 plans wait 60 ms
     // each. Within 100 ms in all, the third round's throttling fails the run; each round alone is well
