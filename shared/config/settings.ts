@@ -389,7 +389,16 @@ export function parseRedisSettings(env: Env): Settings['redis'] {
         'the Redis that holds cold-start scores, as redis:// or rediss:// URL',
       ),
     ),
-    keyPrefix: read(env, 'REDIS_KEY_PREFIX') ?? 'nextoffer:',
+    // Lists are found with SCAN by this prefix: a glob character in it would match other keys.
+    keyPrefix: parsed(
+      env,
+      'REDIS_KEY_PREFIX',
+      z
+        .string()
+        .max(64)
+        .regex(/^[^*?[\]\\\s]+$/, 'must not hold *, ?, [, ], \\ or spaces (it is used as a SCAN pattern)'),
+      'nextoffer:',
+    ),
   });
 }
 

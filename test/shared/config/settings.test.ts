@@ -108,6 +108,15 @@ describe('parseSettings', () => {
     ).toThrow(/EventHubConnection__clientId: 'my-identity' is not a client id/);
   });
 
+  it('refuses a Redis key prefix that would match other keys as a SCAN pattern', () => {
+    expect(parseSettings({ ...minimal, REDIS_KEY_PREFIX: 'shop-a:' }).redis.keyPrefix).toBe('shop-a:');
+    for (const prefix of ['shop*', 'a?b', 'x[1]']) {
+      expect(() => parseSettings({ ...minimal, REDIS_KEY_PREFIX: prefix })).toThrow(
+        /REDIS_KEY_PREFIX: malformed value: must not hold \*, \?, \[, \]/,
+      );
+    }
+  });
+
   it('writes allowed origins as browsers send them, so that they can match', () => {
     const settings = parseSettings({
       ...minimal,
