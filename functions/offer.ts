@@ -10,6 +10,7 @@ import { createOfferHandler } from '../shared/offers/offerHttpHandler';
 import { OfferService } from '../shared/offers/offerService';
 import { RefreshingValue } from '../shared/resilience/refreshingValue';
 import { getCosmosDatabase, getRedis } from '../shared/runtime/clients';
+import { seededRandom } from '../shared/random/seededRandom';
 
 /** GET|POST /api/offer: the next offer for a user, from their history, the affinity model and the rules. */
 const settings = getSettings();
@@ -49,6 +50,9 @@ const service = new OfferService({
   fallbackScores: () => popularProducts.get(),
   dependencyTimeoutMs: settings.offer.dependencyTimeoutMs,
   explorationRate: settings.offer.explorationRate,
+  ...(settings.offer.explorationSeed === undefined
+    ? {}
+    : { random: seededRandom(settings.offer.explorationSeed) }),
   log: (message) => console.warn(message),
 });
 

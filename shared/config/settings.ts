@@ -70,6 +70,11 @@ export interface Settings {
     /** Time budget for each dependency call on the offer path before degrading. */
     dependencyTimeoutMs: number;
     explorationRate: number;
+    /**
+     * Seed of the exploration draws, for reproducible runs (simulations, tests); unset: Math.random. Each
+     * process draws the same sequence from one seed, so leave it unset where several instances serve.
+     */
+    explorationSeed: number | undefined;
     /** How often each instance re-reads the per-offer click-through aggregates that exploration uses. */
     statsRefreshSeconds: number;
   };
@@ -547,6 +552,10 @@ export function parseSettings(env: Env, options: SettingsOptions = {}): Settings
     offer: {
       dependencyTimeoutMs: parsed(env, 'OFFER_DEPENDENCY_TIMEOUT_MS', positiveInt(10000), '150'),
       explorationRate: parsed(env, 'OFFER_EXPLORATION_RATE', probability, '0.1'),
+      explorationSeed:
+        read(env, 'OFFER_EXPLORATION_SEED') === undefined
+          ? undefined
+          : parsed(env, 'OFFER_EXPLORATION_SEED', positiveInt(2 ** 32 - 1), ''),
       statsRefreshSeconds: parsed(env, 'OFFER_STATS_REFRESH_SECONDS', positiveInt(3600), '10'),
     },
     affinity: parseAffinitySettings(env),

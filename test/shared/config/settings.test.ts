@@ -108,6 +108,15 @@ describe('parseSettings', () => {
     ).toThrow(/EventHubConnection__clientId: 'my-identity' is not a client id/);
   });
 
+  it('seeds the exploration draws only when OFFER_EXPLORATION_SEED is set, to a positive integer', () => {
+    expect(parseSettings(minimal).offer.explorationSeed).toBeUndefined();
+    expect(parseSettings({ ...minimal, OFFER_EXPLORATION_SEED: '' }).offer.explorationSeed).toBeUndefined();
+    expect(parseSettings({ ...minimal, OFFER_EXPLORATION_SEED: '42' }).offer.explorationSeed).toBe(42);
+    expect(() => parseSettings({ ...minimal, OFFER_EXPLORATION_SEED: '1.5' })).toThrow(
+      /OFFER_EXPLORATION_SEED/,
+    );
+  });
+
   it('refuses a Redis key prefix that would match other keys as a SCAN pattern', () => {
     expect(parseSettings({ ...minimal, REDIS_KEY_PREFIX: 'shop-a:' }).redis.keyPrefix).toBe('shop-a:');
     for (const prefix of ['shop*', 'a?b', 'x[1]']) {
