@@ -1,13 +1,13 @@
 import { CosmosClient, Database } from '@azure/cosmos';
 import { InvocationContext } from '@azure/functions';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeBundle } from '../../shared/campaign/bundle';
 import { listRegistrations, runShutdownHooks } from '../../shared/hosting/registry';
-import { campaignsCsv, productsCsv, trainSmallCampaignModel } from '../shared/campaign/fixtures';
+import { trainSmallCampaignModel, writeMappedBatchFiles } from '../shared/campaign/fixtures';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { createHttpServer } = require('@vercel/cosmosdb-server') as { createHttpServer: () => Server };
@@ -41,19 +41,11 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'campaign-timer-'));
   const { bundle } = await trainSmallCampaignModel(1500, { joined: true });
   await writeBundle(join(dir, 'model'), bundle);
-  const semicolons = (text: string) => text.replaceAll(',', ';');
-  await writeFile(
-    join(dir, 'leads.csv'),
+  const batchFiles = await writeMappedBatchFiles(
+    dir,
     'Kunde;Age;Annual_Income;Segment;Region;Credit_Score;Kampagne\n' +
       'K1;37;54072;professional;West;537;C3\nK2;55;72199;retired;North;693;\n',
   );
-  await writeFile(
-    join(dir, 'touches.csv'),
-    'Kunde;Kanal;Day_Of_Week;Time_Of_Day;Wann;Kampagne\n' +
-      'K1;Email;Monday;Morning;2025-01-02;C4\nK1;SMS;Friday;Evening;2025-01-01;C1\nK2;SMS;Friday;Evening;2025-01-05;C2\n',
-  );
-  await writeFile(join(dir, 'campaigns.csv'), semicolons(campaignsCsv.replace('Campaign_Id', 'Kampagne')));
-  await writeFile(join(dir, 'products.csv'), semicolons(productsCsv));
 
   Object.assign(process.env, {
     // Parsed at startup but not used by this function.
@@ -66,15 +58,7 @@ beforeAll(async () => {
     COSMOS_DATABASE: 'campaign-timer',
     CAMPAIGN_MODEL_DIR: join(dir, 'model'),
     CAMPAIGN_BATCH_SCHEDULE: '0 15 3 * * *',
-    CAMPAIGN_BATCH_LEADS_PATH: join(dir, 'leads.csv'),
-    CAMPAIGN_BATCH_TOUCHES_PATH: join(dir, 'touches.csv'),
-    CAMPAIGN_BATCH_CAMPAIGNS_PATH: join(dir, 'campaigns.csv'),
-    CAMPAIGN_BATCH_PRODUCTS_PATH: join(dir, 'products.csv'),
-    CAMPAIGN_BATCH_LEAD_ID_COLUMN: 'Kunde',
-    CAMPAIGN_BATCH_CHANNEL_COLUMN: 'Kanal',
-    CAMPAIGN_BATCH_TIMESTAMP_COLUMN: 'Wann',
-    CAMPAIGN_BATCH_CAMPAIGN_ID_COLUMN: 'Kampagne',
-    CAMPAIGN_BATCH_DELIMITER: ';',
+    ...batchFiles,
   });
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require(join(__dirname, '../../functions/campaignBatchPlan.ts'));

@@ -2,7 +2,7 @@ import { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functio
 import { MAX_LEAD_BYTES, createCampaignPlanHandler, maxBodyBytes } from '../../shared/campaign/planHttp';
 import { PlanConstraints } from '../../shared/campaign/planner';
 import { CampaignScorer } from '../../shared/campaign/scorer';
-import { trainSmallCampaignModel } from '../shared/campaign/fixtures';
+import { trainSmallCampaignModel, exampleLeadAttributes } from '../shared/campaign/fixtures';
 
 interface ResponseBody {
   modelVersion?: string;
@@ -374,13 +374,7 @@ describe('POST /api/campaign/plan with a model trained with campaigns and produc
             leads: [
               {
                 leadId: 'L1',
-                attributes: {
-                  Age: 30,
-                  Annual_Income: 50000,
-                  Segment: 'student',
-                  Region: 'North',
-                  Credit_Score: 700,
-                },
+                attributes: exampleLeadAttributes,
                 context,
               },
             ],

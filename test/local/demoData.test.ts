@@ -6,6 +6,7 @@ import { readBundle } from '../../shared/campaign/bundle';
 import { CampaignPlanner } from '../../shared/campaign/planner';
 import { CampaignScorer } from '../../shared/campaign/scorer';
 import { temporaryDirectory } from '../support/temporaryDirectory';
+import { exampleLeadAttributes } from '../shared/campaign/fixtures';
 
 // The demo data imports the runtime clients, and with them @azure/functions, which warns outside the host.
 jest.spyOn(console, 'warn').mockImplementation(() => undefined);
@@ -49,13 +50,7 @@ describe('the demo campaign model of npm start', () => {
         const [plan] = await new CampaignPlanner(scorer, {}).plan([
           {
             leadId: 'L1',
-            attributes: {
-              Age: 30,
-              Annual_Income: 50000,
-              Segment: 'student',
-              Region: 'North',
-              Credit_Score: 700,
-            },
+            attributes: exampleLeadAttributes,
           },
         ]);
         expect(plan!.best?.probability).toBeGreaterThan(0);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { command, parseStartArgs } from '../../../cli/commands/start';
 import { UsageError } from '../../../cli/command';
 import { temporaryDirectory } from '../../support/temporaryDirectory';
+import { exampleLeadAttributes } from '../../shared/campaign/fixtures';
 
 // @azure/functions warns on every registration outside the real host; that is expected here.
 jest.spyOn(console, 'warn').mockImplementation(() => undefined);
@@ -112,13 +113,7 @@ describe('nextoffer start', () => {
         leads: [
           {
             leadId: 'L1',
-            attributes: {
-              Age: 30,
-              Annual_Income: 50000,
-              Segment: 'student',
-              Region: 'North',
-              Credit_Score: 700,
-            },
+            attributes: exampleLeadAttributes,
           },
         ],
       }),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { BATCH_LEADS_LIMITS, loadBatchLeads } from '../../../shared/campaign/batch';
 import { CampaignModelBundle } from '../../../shared/campaign/bundle';
 import { ConfigurationError, parseCampaignSettings } from '../../../shared/config/settings';
-import { campaignsCsv, productsCsv, trainSmallCampaignModel } from './fixtures';
+import { trainSmallCampaignModel, writeMappedBatchFiles } from './fixtures';
 
 /** The campaignBatchPlan timer's input, read from its settings (files, column mapping, delimiter). */
 
@@ -17,29 +17,7 @@ describe('loadBatchLeads', () => {
     ({ bundle } = await trainSmallCampaignModel(1500, { joined: true }));
     dir = await mkdtemp(join(tmpdir(), 'campaign-batch-'));
     // ';'-separated, with renamed lead, channel, timestamp and campaign columns.
-    const semicolons = (text: string) => text.replaceAll(',', ';');
-    await writeFile(
-      join(dir, 'leads.csv'),
-      'Kunde;Age;Annual_Income;Segment;Region;Credit_Score\nK1;37;54072;professional;West;537\nK2;55;72199;retired;North;693\n',
-    );
-    await writeFile(
-      join(dir, 'touches.csv'),
-      'Kunde;Kanal;Day_Of_Week;Time_Of_Day;Wann;Kampagne\n' +
-        'K1;Email;Monday;Morning;2025-01-02;C4\nK1;SMS;Friday;Evening;2025-01-01;C1\nK2;SMS;Friday;Evening;2025-01-05;C2\n',
-    );
-    await writeFile(join(dir, 'campaigns.csv'), semicolons(campaignsCsv.replace('Campaign_Id', 'Kampagne')));
-    await writeFile(join(dir, 'products.csv'), semicolons(productsCsv));
-    env = {
-      CAMPAIGN_BATCH_LEADS_PATH: join(dir, 'leads.csv'),
-      CAMPAIGN_BATCH_TOUCHES_PATH: join(dir, 'touches.csv'),
-      CAMPAIGN_BATCH_CAMPAIGNS_PATH: join(dir, 'campaigns.csv'),
-      CAMPAIGN_BATCH_PRODUCTS_PATH: join(dir, 'products.csv'),
-      CAMPAIGN_BATCH_LEAD_ID_COLUMN: 'Kunde',
-      CAMPAIGN_BATCH_CHANNEL_COLUMN: 'Kanal',
-      CAMPAIGN_BATCH_TIMESTAMP_COLUMN: 'Wann',
-      CAMPAIGN_BATCH_CAMPAIGN_ID_COLUMN: 'Kampagne',
-      CAMPAIGN_BATCH_DELIMITER: ';',
-    };
+    env = await writeMappedBatchFiles(dir);
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
