@@ -1,5 +1,6 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { startLocalStack } from '../../../local/stack';
+import { FaultProxy, startFaultProxy } from '../../support/faultProxy';
 
 /** Azurite alone: the other services count as given, so the local stack starts only Blob. */
 export async function startBlobOnly(): Promise<{
@@ -44,4 +45,24 @@ export async function startBlobAndRedis(): Promise<{
     redisUrl,
     stop: () => stack.stop(),
   };
+}
+
+/**
+ * A Blob client that reaches Azurite through a fault proxy (test/support/faultProxy.ts), without the SDK's
+ * own retries, so each fault reaches the code under test. The caller stops the proxy.
+ */
+export async function blobBehindFaultProxy(
+  stack: { blob: BlobServiceClient; connectionString: string },
+  decide: Parameters<typeof startFaultProxy>[1],
+): Promise<{ blob: BlobServiceClient; proxy: FaultProxy }> {
+  const blobUrl = new URL(stack.blob.url);
+  const proxy = await startFaultProxy(blobUrl.origin, decide);
+  const blob = BlobServiceClient.fromConnectionString(
+    stack.connectionString.replace(
+      /BlobEndpoint=[^;]+/,
+      `BlobEndpoint=${proxy.url}${blobUrl.pathname.replace(/\/$/, '')}`,
+    ),
+    { retryOptions: { maxTries: 1 } },
+  );
+  return { blob, proxy };
 }

@@ -1,10 +1,10 @@
-import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+import { ContainerClient } from '@azure/storage-blob';
 import { generateSyntheticInteractions } from '../../../models/affinity/synthetic';
 import { AffinityBundle, trainAffinityModel } from '../../../models/affinity/train';
 import { BundleFiles, OfflineMetrics, sha256, verifyBundle } from '../../../shared/affinity/bundle';
 import { BlobAffinityBundleStore, LATEST_POINTER, notWorse } from '../../../shared/affinity/bundleStore';
 import { FaultProxy, startFaultProxy } from '../../support/faultProxy';
-import { startBlobOnly } from './blobStack';
+import { blobBehindFaultProxy, startBlobOnly } from './blobStack';
 
 let stack: Awaited<ReturnType<typeof startBlobOnly>>;
 let base: AffinityBundle;
@@ -138,16 +138,8 @@ describe('BlobAffinityBundleStore.pruneVersions', () => {
     container: ContainerClient,
     decide: Parameters<typeof startFaultProxy>[1],
   ): Promise<{ store: BlobAffinityBundleStore; proxy: FaultProxy }> {
-    const blobUrl = new URL(stack.blob.url);
-    const proxy = await startFaultProxy(blobUrl.origin, decide);
+    const { blob, proxy } = await blobBehindFaultProxy(stack, decide);
     proxies.push(proxy);
-    const blob = BlobServiceClient.fromConnectionString(
-      stack.connectionString.replace(
-        /BlobEndpoint=[^;]+/,
-        `BlobEndpoint=${proxy.url}${blobUrl.pathname.replace(/\/$/, '')}`,
-      ),
-      { retryOptions: { maxTries: 1 } },
-    );
     const via = blob.getContainerClient(container.containerName);
     return { store: new BlobAffinityBundleStore(via, 0, () => new Date(Date.now() + 2 * hour)), proxy };
   }

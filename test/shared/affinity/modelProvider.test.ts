@@ -8,7 +8,7 @@ import {
 } from '../../../shared/affinity/bundleStore';
 import { AffinityModelProvider } from '../../../shared/affinity/modelProvider';
 import { FaultProxy, startFaultProxy } from '../../support/faultProxy';
-import { startBlobOnly } from './blobStack';
+import { blobBehindFaultProxy, startBlobOnly } from './blobStack';
 
 let stack: Awaited<ReturnType<typeof startBlobOnly>>;
 let v1: AffinityBundle;
@@ -48,16 +48,8 @@ afterEach(async () => {
 async function proxied(
   decide: Parameters<typeof startFaultProxy>[1],
 ): Promise<{ blob: BlobServiceClient; readonly faults: number }> {
-  const blobUrl = new URL(stack.blob.url);
-  const proxy = await startFaultProxy(blobUrl.origin, decide);
+  const { blob, proxy } = await blobBehindFaultProxy(stack, decide);
   proxies.push(proxy);
-  const blob = BlobServiceClient.fromConnectionString(
-    stack.connectionString.replace(
-      /BlobEndpoint=[^;]+/,
-      `BlobEndpoint=${proxy.url}${blobUrl.pathname.replace(/\/$/, '')}`,
-    ),
-    { retryOptions: { maxTries: 1 } },
-  );
   return {
     blob,
     get faults() {

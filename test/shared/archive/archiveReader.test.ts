@@ -1,4 +1,4 @@
-import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+import { ContainerClient } from '@azure/storage-blob';
 import { gzipSync } from 'node:zlib';
 import {
   ArchiveReadStats,
@@ -6,8 +6,8 @@ import {
   readArchivedEvents,
 } from '../../../shared/archive/archiveReader';
 import { archiveBlobName } from '../../../shared/archive/eventArchive';
-import { Fault, FaultProxy, startFaultProxy } from '../../support/faultProxy';
-import { startBlobOnly } from '../affinity/blobStack';
+import { Fault, FaultProxy } from '../../support/faultProxy';
+import { blobBehindFaultProxy, startBlobOnly } from '../affinity/blobStack';
 
 /** The archive reader against Azurite: blobs that cannot be read, and downloads that fail on the way. */
 
@@ -74,17 +74,9 @@ async function throughProxy(
   name: string,
   decide: (url: string) => Fault | undefined,
 ): Promise<{ container: ContainerClient; proxy: FaultProxy }> {
-  const blobUrl = new URL(stack.blob.url);
-  const proxy = await startFaultProxy(blobUrl.origin, (request) => decide(request.url ?? ''));
+  const { blob, proxy } = await blobBehindFaultProxy(stack, (request) => decide(request.url ?? ''));
   proxies.push(proxy);
-  const client = BlobServiceClient.fromConnectionString(
-    stack.connectionString.replace(
-      /BlobEndpoint=[^;]+/,
-      `BlobEndpoint=${proxy.url}${blobUrl.pathname.replace(/\/$/, '')}`,
-    ),
-    { retryOptions: { maxTries: 1 } },
-  );
-  return { container: client.getContainerClient(name), proxy };
+  return { container: blob.getContainerClient(name), proxy };
 }
 
 describe('readArchivedEvents', () => {
