@@ -119,11 +119,21 @@ function serializeCookie(cookie: Cookie): string {
   return parts.join('; ');
 }
 
-function responseHeaderPairs(init: HttpHeadersInit | undefined): Array<[string, string]> {
-  if (init === undefined) return [];
-  if (init instanceof Headers) return [...init.entries()];
-  if (Array.isArray(init)) return init;
-  return Object.entries(init);
+/**
+ * The response headers as Node writes them: names lower-cased, the framing headers left to Node (it sets
+ * content-length from the body, as the host does).
+ */
+function responseHeaders(init: HttpHeadersInit | undefined): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const add = (value: string, name: string) => {
+    const key = name.toLowerCase();
+    if (key !== 'content-length' && key !== 'transfer-encoding') out[key] = value;
+  };
+  if (init === undefined) return out;
+  if (init instanceof Headers) init.forEach(add);
+  else if (Array.isArray(init)) for (const [name, value] of init) add(value, name);
+  else for (const name of Object.keys(init)) add(init[name]!, name);
+  return out;
 }
 
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
@@ -141,7 +151,7 @@ async function writeResult(res: ServerResponse, result: unknown): Promise<void> 
     );
   }
   let status: number;
-  let headers: Array<[string, string]>;
+  let headers: Record<string, string | string[]>;
   let cookies: readonly Cookie[];
   let body: string | Uint8Array | undefined;
   const init = result as HttpResponseInit;
@@ -156,36 +166,29 @@ async function writeResult(res: ServerResponse, result: unknown): Promise<void> 
       init.body instanceof Uint8Array);
   if (simpleBody) {
     status = init.status ?? 200;
-    headers = responseHeaderPairs(init.headers);
+    headers = responseHeaders(init.headers);
     cookies = init.cookies ?? [];
-    const hasType = headers.some(([name]) => name.toLowerCase() === 'content-type');
     if (NULL_BODY_STATUSES.has(status)) {
       body = undefined;
     } else if (init.jsonBody !== undefined) {
       body = JSON.stringify(init.jsonBody);
-      if (!hasType) headers.push(['content-type', 'application/json']);
+      headers['content-type'] ??= 'application/json';
     } else if (typeof init.body === 'string') {
       body = init.body;
-      if (!hasType) headers.push(['content-type', 'text/plain;charset=UTF-8']);
+      headers['content-type'] ??= 'text/plain;charset=UTF-8';
     } else {
       body = init.body instanceof Uint8Array ? init.body : undefined;
     }
   } else {
     const response = result instanceof HttpResponse ? result : new HttpResponse(init);
     status = response.status;
-    headers = [...response.headers.entries()];
+    headers = responseHeaders(response.headers);
     cookies = response.cookies;
     body = NULL_BODY_STATUSES.has(status) ? undefined : new Uint8Array(await response.arrayBuffer());
   }
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of headers) {
-    const key = name.toLowerCase();
-    if (key === 'content-length' || key === 'transfer-encoding') continue;
-    out[key] = value;
-  }
-  if (cookies.length > 0) out['set-cookie'] = cookies.map(serializeCookie);
-  if (body !== undefined) out['content-length'] = String(Buffer.byteLength(body));
-  res.writeHead(status, out);
+  if (cookies.length > 0) headers['set-cookie'] = cookies.map(serializeCookie);
+  if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+  res.writeHead(status, headers);
   res.end(body);
 }
 
@@ -207,7 +210,8 @@ export function createHttpTriggerServer(options: HttpTriggerServerOptions): Serv
     }
     const method = (req.method ?? 'GET').toUpperCase();
     let matched: { route: HttpRoute; params: Record<string, string> } | undefined;
-    const allowed = new Set<string>();
+    // Built only when a path matches with another method: the 405's Allow header.
+    let allowed: Set<string> | undefined;
     for (const route of segments === undefined ? [] : routes) {
       const params = matchRoute(route.route, segments!);
       if (params === undefined) continue;
@@ -215,10 +219,11 @@ export function createHttpTriggerServer(options: HttpTriggerServerOptions): Serv
         matched = { route, params };
         break;
       }
+      allowed ??= new Set<string>();
       for (const m of route.methods) allowed.add(m);
     }
     if (!matched) {
-      if (allowed.size > 0) {
+      if (allowed !== undefined && allowed.size > 0) {
         sendJson(res, 405, { error: `method ${method} not allowed` }, { allow: [...allowed].join(', ') });
       } else {
         sendJson(res, 404, { error: 'no function serves this path' });
@@ -240,10 +245,10 @@ export function createHttpTriggerServer(options: HttpTriggerServerOptions): Serv
     const url = `http://${req.headers.host ?? '127.0.0.1'}${rawUrl}`;
     const headers = headerPairs(req);
     // nativeRequest: see bufferedRequest.ts; it is how the library's own stream mode builds requests.
+    // No `headers` in the init: with a nativeRequest the library reads them from it alone.
     const request = new HttpRequest({
       method,
       url,
-      headers: Object.fromEntries(headers),
       params,
       // Without a query string there is nothing for the library to parse out of the URL (a WHATWG URL
       // per request); with one it parses the URL itself, repeated keys included.

@@ -52,6 +52,15 @@ registerHttp('echo', {
     };
   },
 });
+registerHttp('framing', {
+  route: 'framing',
+  methods: ['GET'],
+  // Header names in any case, and framing headers that would contradict the body actually written.
+  handler: () => ({
+    jsonBody: { ok: true },
+    headers: { 'Content-Type': 'application/problem+json', 'Content-Length': '999', 'X-Mixed': 'kept' },
+  }),
+});
 registerHttp('itemsList', {
   route: 'items/list',
   methods: ['GET'],
@@ -215,6 +224,14 @@ describe('local Functions host: HTTP triggers', () => {
     const nothing = await fetch(`${host.url}/api/nothing`);
     expect(nothing.status).toBe(204);
     expect(await nothing.text()).toBe('');
+  });
+
+  it("keeps a handler's content-type whatever the case of its name, and sets content-length from the body", async () => {
+    const response = await fetch(`${host.url}/api/framing`);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(response.headers.get('content-length')).toBe(String('{"ok":true}'.length));
+    expect(response.headers.get('x-mixed')).toBe('kept');
+    expect(await response.json()).toEqual({ ok: true });
   });
 
   it('answers 404 for unknown paths and 405 with Allow for a wrong method', async () => {
