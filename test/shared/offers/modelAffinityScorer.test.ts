@@ -1,6 +1,7 @@
 import { trainAffinityModel } from '../../../models/affinity/train';
 import { AffinityModel, loadAffinityModelFromFiles } from '../../../shared/affinity/affinityModel';
-import { ModelAffinityScorer, ScoringModel } from '../../../shared/offers/modelAffinityScorer';
+import { ModelAffinityScorer } from '../../../shared/offers/modelAffinityScorer';
+import { holdFirstRun } from './heldModel';
 
 describe('ModelAffinityScorer', () => {
   it('maps the strongest positive scores to item ids', async () => {
@@ -49,24 +50,8 @@ describe('ModelAffinityScorer under a backlog', () => {
    * the batches behind it. `runs` lists, per run, the first item of each history it scored.
    */
   function heldModel() {
-    const runs: string[][] = [];
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let started!: () => void;
-    const firstRunStarted = new Promise<void>((resolve) => (started = resolve));
-    const scoring: ScoringModel = {
-      version: model.version,
-      itemIds: model.itemIds,
-      scoreBatch: async (histories) => {
-        runs.push(histories.map((h) => h[0]?.itemId ?? ''));
-        if (runs.length === 1) {
-          started();
-          await held;
-        }
-        return model.scoreBatch(histories);
-      },
-    };
-    return { scorer: new ModelAffinityScorer(async () => scoring), runs, release, firstRunStarted };
+    const { scoring, ...held } = holdFirstRun(model, (histories) => histories.map((h) => h[0]?.itemId ?? ''));
+    return { scorer: new ModelAffinityScorer(async () => scoring), ...held };
   }
 
   const history = (itemId: string) => [{ itemId, weight: 1 }];

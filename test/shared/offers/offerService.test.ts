@@ -7,7 +7,8 @@ import { aggregateBatch } from '../../../shared/aggregation/aggregateBatch';
 import { BlobEventArchive } from '../../../shared/archive/eventArchive';
 import { RedisColdStartStore } from '../../../shared/coldstart/coldStartStore';
 import { CosmosDocumentStore } from '../../../shared/cosmos/documentStore';
-import { ModelAffinityScorer, ScoringModel } from '../../../shared/offers/modelAffinityScorer';
+import { ModelAffinityScorer } from '../../../shared/offers/modelAffinityScorer';
+import { holdFirstRun } from './heldModel';
 import { offerSchema } from '../../../shared/offers/offerCatalog';
 import { OfferService, OfferServiceDependencies } from '../../../shared/offers/offerService';
 import { createCosmosClient, createRedisClient } from '../../../shared/runtime/clients';
@@ -228,23 +229,7 @@ describe('OfferService', () => {
       clicks('queued-3', ['shoes-1']),
     ]);
     // The real model, its first run held: the runs of later requests queue behind it.
-    const runs: number[] = [];
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let started!: () => void;
-    const firstRunStarted = new Promise<void>((resolve) => (started = resolve));
-    const scoring: ScoringModel = {
-      version: model.version,
-      itemIds: model.itemIds,
-      scoreBatch: async (histories) => {
-        runs.push(histories.length);
-        if (runs.length === 1) {
-          started();
-          await held;
-        }
-        return model.scoreBatch(histories);
-      },
-    };
+    const { scoring, runs, release, firstRunStarted } = holdFirstRun(model, (histories) => histories.length);
     const offers = service({
       scorer: new ModelAffinityScorer(async () => scoring),
       dependencyTimeoutMs: 200,
