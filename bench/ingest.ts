@@ -184,6 +184,22 @@ function requestsPerSecond(s: Scenario): number {
   return s.result.requests / (s.result.elapsedMs / 1000);
 }
 
+/** One server's run and the bare run just before it, in the same round. */
+interface Round {
+  bare: Scenario;
+  server: Scenario;
+  ratio: number;
+}
+
+function againstBare(server: Scenario, bare: Scenario): Round {
+  return { bare, server, ratio: ratio(requestsPerSecond(server), requestsPerSecond(bare)) };
+}
+
+/** The round whose ratio is the median (SINGLE_ROUNDS is odd). */
+function medianRound(rounds: readonly Round[]): Round {
+  return [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(rounds.length / 2)] as Round;
+}
+
 /** CPU time of the stack when it runs in a child process. */
 let stackCpuMicros: () => number | undefined = () => undefined;
 
@@ -293,29 +309,40 @@ async function main(): Promise<void> {
     // (the host, the SDK, rhea, zod): in quick alternating runs its main-thread CPU per request was
     // 317-421 µs against 264-292 µs in the rounds after it, and a 10 s warm-up of the ingest path before
     // it brought it to 213-284 µs. Counting it measured start-up, not the service (docs/benchmarks.md).
+    //
+    // The diagnostics (host only, no hub) run inside the same rounds, so that each is compared with the
+    // bare run just before it too: measured once at the end they came out 1.5-2× dearer than in
+    // alternation, after the VM had drifted (docs/benchmarks.md).
+    const hostOnlyUrl = `${diagnostics.url}/api/host-only`;
+    const noHubUrl = `${diagnostics.url}/api/no-hub`;
     const warmUpBare = await measure('bare single, warm-up round (not counted)', barePair.url, 1);
     const warmUpIngest = await measure('ingest single, warm-up round (not counted)', ingestUrl, 1);
+    await measure('host only, warm-up round (not counted)', hostOnlyUrl, 1);
+    await measure('ingest single, no hub, warm-up round (not counted)', noHubUrl, 1);
     const warmUpRatio = ratio(requestsPerSecond(warmUpIngest), requestsPerSecond(warmUpBare));
-    const singleRounds: Array<{ bare: Scenario; ingest: Scenario; ratio: number }> = [];
+    const singleRounds: Round[] = [];
+    const hostOnlyRounds: Round[] = [];
+    const noHubRounds: Round[] = [];
     for (let round = 1; round <= SINGLE_ROUNDS; round++) {
       const bareRound = await measure(`bare single, round ${round}`, barePair.url, 1);
-      const ingestRound = await measure(`ingest single, round ${round}`, ingestUrl, 1);
-      singleRounds.push({
-        bare: bareRound,
-        ingest: ingestRound,
-        ratio: ratio(requestsPerSecond(ingestRound), requestsPerSecond(bareRound)),
-      });
+      singleRounds.push(againstBare(await measure(`ingest single, round ${round}`, ingestUrl, 1), bareRound));
+      hostOnlyRounds.push(
+        againstBare(await measure(`host only (diagnostic), round ${round}`, hostOnlyUrl, 1), bareRound),
+      );
+      noHubRounds.push(
+        againstBare(
+          await measure(`ingest single, no hub (diagnostic), round ${round}`, noHubUrl, 1),
+          bareRound,
+        ),
+      );
     }
-    const medianRound = [...singleRounds].sort((a, b) => a.ratio - b.ratio)[
-      Math.floor(SINGLE_ROUNDS / 2)
-    ] as (typeof singleRounds)[number];
-    const { bare: bareSingle, ingest: ingestSingle } = medianRound;
+    const { bare: bareSingle, server: ingestSingle, ratio: ratioSingle } = medianRound(singleRounds);
+    const hostOnly = medianRound(hostOnlyRounds);
+    const noHub = medianRound(noHubRounds);
     // How batching scales with load: with more requests in flight each send carries more events, so the
     // hub's cost per send is shared more widely. A diagnostic, not the goal's setting.
     const bareWide = await measure('bare single, wide (diagnostic)', barePair.url, 1, 1, WIDE_CONCURRENCY);
     const ingestWide = await measure('ingest single, wide (diagnostic)', ingestUrl, 1, 1, WIDE_CONCURRENCY);
-    const hostOnly = await measure('host only (diagnostic)', `${diagnostics.url}/api/host-only`, 1);
-    const noHub = await measure('ingest single, no hub (diagnostic)', `${diagnostics.url}/api/no-hub`, 1);
     const bareBatch = await measure('bare batch100', barePair.url, BATCH_SIZE);
     const ingestBatch = await measure('ingest batch100', ingestUrl, BATCH_SIZE);
     const ingestMixed = await measure('ingest batch100, 100 users', ingestUrl, BATCH_SIZE, BATCH_SIZE);
@@ -345,8 +372,8 @@ async function main(): Promise<void> {
     const im = figures(ingestMixed);
     const bw = figures(bareWide);
     const iw = figures(ingestWide);
-    const ho = figures(hostOnly);
-    const nh = figures(noHub);
+    const ho = figures(hostOnly.server);
+    const nh = figures(noHub.server);
 
     const rows = [
       ['bare single (floor)', bs, bs],
@@ -356,8 +383,8 @@ async function main(): Promise<void> {
       ['ingest batch100, 100 users', im, bb],
       [`diagnostic: bare single, ${WIDE_CONCURRENCY} in flight`, bw, bw],
       [`diagnostic: ingest single, ${WIDE_CONCURRENCY} in flight`, iw, bw],
-      ['diagnostic: host only, 202 at once', ho, bs],
-      ['diagnostic: ingest single, no hub', nh, bs],
+      ['diagnostic: host only, 202 at once', ho, figures(hostOnly.bare)],
+      ['diagnostic: ingest single, no hub', nh, figures(noHub.bare)],
     ] as const;
     process.stdout.write(
       `${formatTable(
@@ -393,13 +420,15 @@ async function main(): Promise<void> {
         sendCosts.map((c) => [c.eventsPerSend, c.cpuUsPerSend, c.cpuUsPerEvent]),
       )}\n`,
     );
-    const ratioSingle = medianRound.ratio;
     process.stdout.write(
       `ingest.single.ratio_vs_bare = ${ratioSingle.toFixed(2)}, the median of ${SINGLE_ROUNDS} rounds ` +
         `(${singleRounds.map((r) => r.ratio.toFixed(2)).join(', ')}; single rows above: the median round; ` +
         `warm-up round, not counted: ${warmUpRatio.toFixed(2)} at ${warmUpIngest.serverCpuUs.toFixed(0)} µs ` +
         `per ingest request) ` +
-        `(goal ≥ 0.5: ${ratioSingle >= 0.5 ? 'met' : 'NOT met'})\n`,
+        `(goal ≥ 0.5: ${ratioSingle >= 0.5 ? 'met' : 'NOT met'})\n` +
+        `diagnostics, medians of the same rounds against the bare run before them: host only ` +
+        `${hostOnly.ratio.toFixed(2)} (${hostOnlyRounds.map((r) => r.ratio.toFixed(2)).join(', ')}), ` +
+        `no hub ${noHub.ratio.toFixed(2)} (${noHubRounds.map((r) => r.ratio.toFixed(2)).join(', ')})\n`,
     );
 
     const results = {
@@ -434,9 +463,11 @@ async function main(): Promise<void> {
       // Diagnostics (see diagnosticRegistrations): where the single-event request's time goes.
       [`diagnostic.single_c${WIDE_CONCURRENCY}.ratio_vs_bare`]: round(ratio(iw.rps, bw.rps), 3),
       [`diagnostic.single_c${WIDE_CONCURRENCY}.p99_ms`]: round(iw.latency.p99),
-      'diagnostic.host_only.ratio_vs_bare': round(ratio(ho.rps, bs.rps), 3),
+      'diagnostic.host_only.ratio_vs_bare': round(hostOnly.ratio, 3),
+      'diagnostic.host_only.round_ratios': hostOnlyRounds.map((r) => round(r.ratio, 3)),
       'diagnostic.host_only.cpu_us_per_request': round(ho.cpu, 0),
-      'diagnostic.ingest_no_hub.ratio_vs_bare': round(ratio(nh.rps, bs.rps), 3),
+      'diagnostic.ingest_no_hub.ratio_vs_bare': round(noHub.ratio, 3),
+      'diagnostic.ingest_no_hub.round_ratios': noHubRounds.map((r) => round(r.ratio, 3)),
       'diagnostic.ingest_no_hub.cpu_us_per_request': round(nh.cpu, 0),
       ...Object.fromEntries(
         sendCosts.map((c) => [
