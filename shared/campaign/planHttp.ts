@@ -1,6 +1,6 @@
 import { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { z } from 'zod';
-import { fieldPath, HttpProblem } from '../http/problems';
+import { fieldPath, HttpProblem, requestFieldMessages } from '../http/problems';
 import { planConstraintsSchema } from './constraints';
 import { CampaignInputError } from './errors';
 import { CampaignModelManifest } from './bundle';
@@ -16,8 +16,9 @@ import { CampaignScorer } from './scorer';
  * or a failure → 503 with Retry-After.
  */
 
+// Missing or wrongly typed fields get "is required" / "must be a string" from requestFieldMessages.
 const id = z
-  .string({ error: 'is required' })
+  .string()
   .trim()
   .min(1, 'must not be empty')
   .max(128, 'must be at most 128 characters')
@@ -341,7 +342,9 @@ export function createCampaignPlanHandler(options: CampaignPlanHandlerOptions): 
       if (!/^application\/json\b/i.test(contentType)) {
         throw new HttpProblem('unsupported_media_type', 'send the body as application/json', 'content-type');
       }
-      const parsed = planRequestSchema.safeParse(await readBody(request, options.maxLeads));
+      const parsed = planRequestSchema.safeParse(await readBody(request, options.maxLeads), {
+        error: requestFieldMessages,
+      });
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
         throw new HttpProblem('invalid_request', issue.message, fieldPath('', issue.path));

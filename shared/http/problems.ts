@@ -1,4 +1,5 @@
 import { HttpResponseInit } from '@azure/functions';
+import type { z } from 'zod';
 
 /**
  * The error taxonomy of the HTTP API. Every 4xx/5xx body has the same shape,
@@ -72,3 +73,27 @@ export function fieldPath(prefix: string, path: ReadonlyArray<PropertyKey>): str
   }
   return out === '' ? '(body)' : out;
 }
+
+/** How a value of each type is named in "must be …" messages. */
+const typeNames: Readonly<Record<string, string>> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'a boolean',
+  array: 'an array',
+  object: 'an object',
+  record: 'an object',
+};
+
+/**
+ * zod's messages for the fields of a caller's request, passed to `safeParse` where the request is checked.
+ * zod's own message for a missing field reads "Invalid input: expected string, received undefined"; a
+ * caller gets "is required", and "must be a number" for a value of the wrong type. Messages the schema
+ * sets itself (lengths, patterns, unknown event types) come first; anything else keeps zod's default.
+ */
+export const requestFieldMessages: z.core.$ZodErrorMap = (issue) => {
+  if (issue.code !== 'invalid_type') return undefined;
+  if (issue.input === undefined) return 'is required';
+  const expected = typeNames[issue.expected];
+  return expected === undefined ? undefined : `must be ${expected}`;
+};

@@ -2,21 +2,19 @@ import { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functio
 import { z } from 'zod';
 import { corsHeaders, CorsPolicy, isPreflight, optionsResponse, preflightHeaders } from '../http/cors';
 import { ID_PATTERN } from '../events/clickstreamEvent';
-import { fieldPath, HttpProblem } from '../http/problems';
+import { fieldPath, HttpProblem, requestFieldMessages } from '../http/problems';
 import { OfferService } from './offerService';
 
+// Missing or wrongly typed fields get "is required" / "must be a string" from requestFieldMessages.
 const id = z
-  .string({
-    error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string'),
-  })
+  .string()
   .trim()
   .min(1, 'must not be empty')
   .max(128, 'must be at most 128 characters')
   .regex(ID_PATTERN, 'may hold only letters, digits and . : @ | ~ - _');
 
 /** A context field: free text, bounded. */
-const text = (max: number) =>
-  z.string({ error: 'must be a string' }).max(max, `must be at most ${max} characters`).optional();
+const text = (max: number) => z.string().max(max, `must be at most ${max} characters`).optional();
 
 const contextFields = {
   category: text(100),
@@ -76,9 +74,9 @@ async function readRequest(request: HttpRequest): Promise<z.output<typeof offerR
       const value = request.query.get(key);
       if (value !== null) query[key] = value;
     }
-    parsed = offerQuerySchema.safeParse(query);
+    parsed = offerQuerySchema.safeParse(query, { error: requestFieldMessages });
   } else {
-    parsed = offerRequestSchema.safeParse(await readBody(request));
+    parsed = offerRequestSchema.safeParse(await readBody(request), { error: requestFieldMessages });
   }
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];

@@ -92,7 +92,14 @@ describe('POST /api/campaign/plan', () => {
   it('answers 400 naming the field of a malformed request', async () => {
     const missingId = await call({ leads: [{ attributes: {} }] });
     expect(missingId.status).toBe(400);
-    expect(missingId.jsonBody.error).toMatchObject({ code: 'invalid_request', field: 'leads[0].leadId' });
+    expect(missingId.jsonBody.error).toMatchObject({
+      code: 'invalid_request',
+      field: 'leads[0].leadId',
+      message: 'is required',
+    });
+    const numericId = await call({ leads: [{ leadId: 7, attributes: lead('L1').attributes }] });
+    expect(numericId.status).toBe(400);
+    expect(numericId.jsonBody.error).toMatchObject({ field: 'leads[0].leadId', message: 'must be a string' });
 
     const wrongType = await call({
       leads: [lead('L1'), { leadId: 'L2', attributes: { ...lead('L2').attributes, Age: 'old' } }],

@@ -47,6 +47,27 @@ describe('parseEvents', () => {
     expect(parsed.rejected[1]!.errors[0]!.message).toContain('unknown event type');
   });
 
+  it('says a missing field is required and names the type a wrongly typed one must have', () => {
+    const parsed = parseEvents(
+      JSON.stringify([
+        { type: 'product_view', productId: 'p1' },
+        { ...view, price: '9.99', device: 3 },
+      ]),
+      limits,
+      now,
+    );
+    expect(parsed.rejected).toEqual([
+      { index: 0, errors: [{ field: '[0].userId', message: 'is required' }] },
+      {
+        index: 1,
+        errors: [
+          { field: '[1].price', message: 'must be a number' },
+          { field: '[1].device', message: 'must be a string' },
+        ],
+      },
+    ]);
+  });
+
   it('requires offer events to carry the decisionId', () => {
     const parsed = parseEvents(
       JSON.stringify({ type: 'offer_click', userId: 'u1', offerId: 'o1' }),
