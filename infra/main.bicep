@@ -49,6 +49,15 @@ param campaignBatchLeadsPath string = ''
 @description('The nightly campaign batch: its optional touch history CSV in the package.')
 param campaignBatchTouchesPath string = ''
 
+@description('The nightly campaign batch: its campaigns CSV in the package, needed when the model was trained with campaign attributes.')
+param campaignBatchCampaignsPath string = ''
+
+@description('The nightly campaign batch: its products CSV in the package, needed when the model was trained with product attributes.')
+param campaignBatchProductsPath string = ''
+
+@description('Further app settings, e.g. the batch\'s CAMPAIGN_BATCH_*_COLUMN mapping, CAMPAIGN_BATCH_DELIMITER or the OFFER_* tuning (docs/local-development.md lists them). Applied last, so they also override the template\'s own; kept across provisions, unlike settings changed by hand.')
+param extraAppSettings object = {}
+
 @minValue(40)
 @maxValue(1000)
 @description('Flex Consumption: most instances the app scales out to.')
@@ -184,9 +193,11 @@ var appSettings = {
 // set by hand, since the app's settings are replaced whole at each provision. `AzureWebJobs_<name>_Disabled`
 // is the form of the setting Linux accepts.
 var campaignBatchTouches = empty(campaignBatchTouchesPath) ? {} : { CAMPAIGN_BATCH_TOUCHES_PATH: campaignBatchTouchesPath }
+var campaignBatchCampaigns = empty(campaignBatchCampaignsPath) ? {} : { CAMPAIGN_BATCH_CAMPAIGNS_PATH: campaignBatchCampaignsPath }
+var campaignBatchProducts = empty(campaignBatchProductsPath) ? {} : { CAMPAIGN_BATCH_PRODUCTS_PATH: campaignBatchProductsPath }
 var campaignBatchSettings = empty(campaignBatchLeadsPath)
   ? { AzureWebJobs_campaignBatchPlan_Disabled: 'true' }
-  : union({ AzureWebJobs_campaignBatchPlan_Disabled: 'false', CAMPAIGN_BATCH_LEADS_PATH: campaignBatchLeadsPath }, campaignBatchTouches)
+  : union({ AzureWebJobs_campaignBatchPlan_Disabled: 'false', CAMPAIGN_BATCH_LEADS_PATH: campaignBatchLeadsPath }, campaignBatchTouches, campaignBatchCampaigns, campaignBatchProducts)
 
 module functionApp 'modules/functionApp.bicep' = {
   name: 'functionApp'
@@ -205,7 +216,7 @@ module functionApp 'modules/functionApp.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     redisName: redis.outputs.name
     redisSecretUri: redis.outputs.secretUri
-    appSettings: union(appSettings, campaignBatchSettings)
+    appSettings: union(appSettings, campaignBatchSettings, extraAppSettings)
   }
   // No dependsOn needed: using a module's outputs waits for the whole module, role assignments
   // included, so the app starts only once its identity has its rights.

@@ -10,9 +10,9 @@ import {
   Subscription,
 } from '@azure/event-hubs';
 import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
-import { DefaultAzureCredential } from '@azure/identity';
 import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
-import { parseConnectionString } from '../shared/config/settings';
+import { identityChoice, parseConnectionString } from '../shared/config/settings';
+import { azureCredential } from '../shared/runtime/clients';
 import { HostConfig } from './hostJson';
 import { describeError, Invocations } from './invocations';
 import { invokeWithRetry, retryPolicy } from './retryPolicy';
@@ -37,18 +37,25 @@ export function resolveBindingExpression(value: string, env: Env, field: string)
   });
 }
 
-/** AzureWebJobsStorage as a blob container client for checkpoints: connection string or identity URI. */
+/**
+ * AzureWebJobsStorage as a blob container client for checkpoints: a connection string, or identity-based as
+ * the host reads it (`__blobServiceUri`, `__serviceUri`, or `__accountName` for the public cloud's
+ * endpoint, the form infra/modules/functionApp.bicep sets), with the identity `__credential` and
+ * `__clientId` choose.
+ */
 export function checkpointContainer(env: Env): ContainerClient {
   const connectionString = nonEmpty(env, 'AzureWebJobsStorage');
   if (connectionString !== undefined) {
     return BlobServiceClient.fromConnectionString(connectionString).getContainerClient(CHECKPOINT_CONTAINER);
   }
+  const accountName = nonEmpty(env, 'AzureWebJobsStorage__accountName');
   const serviceUri =
-    nonEmpty(env, 'AzureWebJobsStorage__blobServiceUri') ?? nonEmpty(env, 'AzureWebJobsStorage__serviceUri');
+    nonEmpty(env, 'AzureWebJobsStorage__blobServiceUri') ??
+    nonEmpty(env, 'AzureWebJobsStorage__serviceUri') ??
+    (accountName === undefined ? undefined : `https://${accountName}.blob.core.windows.net`);
   if (serviceUri !== undefined) {
-    return new BlobServiceClient(serviceUri, new DefaultAzureCredential()).getContainerClient(
-      CHECKPOINT_CONTAINER,
-    );
+    const credential = azureCredential(identityChoice(env, 'AzureWebJobsStorage'));
+    return new BlobServiceClient(serviceUri, credential).getContainerClient(CHECKPOINT_CONTAINER);
   }
   throw new Error(
     'setting AzureWebJobsStorage: missing (the Event Hubs trigger keeps its checkpoints there)',
@@ -85,7 +92,7 @@ function consumerClient(
       consumerGroup,
       namespace,
       hubName,
-      new DefaultAzureCredential(),
+      azureCredential(identityChoice(env, setting)),
       checkpointStore,
       clientOptions,
     );

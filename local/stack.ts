@@ -63,7 +63,12 @@ function given(env: Record<string, string | undefined>, name: string, identitySu
 export function missingServices(env: Record<string, string | undefined>): LocalService[] {
   const missing: LocalService[] = [];
   const blobSuffixes = ['blobServiceUri', 'serviceUri'];
-  if (!given(env, 'ArchiveStorage', blobSuffixes) || !given(env, 'AzureWebJobsStorage', blobSuffixes)) {
+  // The host's storage may also name just its account (`__accountName`), as infra/ sets it in Azure.
+  const hostStorageSuffixes = [...blobSuffixes, 'accountName'];
+  if (
+    !given(env, 'ArchiveStorage', blobSuffixes) ||
+    !given(env, 'AzureWebJobsStorage', hostStorageSuffixes)
+  ) {
     missing.push('blob');
   }
   if (!given(env, 'CosmosDBConnection', ['accountEndpoint'])) missing.push('cosmos');

@@ -230,7 +230,7 @@ export function parseConnectionString(value: string): Map<string, string> {
 const clientIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `X__credential` and `X__clientId` of an identity-based connection (see IdentityChoice). */
-function identityChoice(env: Env, name: string): IdentityChoice {
+export function identityChoice(env: Env, name: string): IdentityChoice {
   const credential = read(env, `${name}__credential`);
   const clientId = read(env, `${name}__clientId`);
   if (credential === undefined) {

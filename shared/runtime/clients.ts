@@ -19,7 +19,7 @@ import { onShutdown } from '../hosting/registry';
 
 /** One credential per identity, shared by the clients that use it (each caches its own tokens). */
 const credentials = new Map<string, TokenCredential>();
-function azureCredential(choice: IdentityChoice): TokenCredential {
+export function azureCredential(choice: IdentityChoice): TokenCredential {
   const managed = choice.managedIdentity;
   const key = managed === undefined ? '(default)' : `managed:${managed.clientId ?? '(system)'}`;
   let credential = credentials.get(key);

@@ -112,9 +112,34 @@ describe('infra', () => {
     expect(main).toContain(
       "var campaignBatchSettings = empty(campaignBatchLeadsPath)\n  ? { AzureWebJobs_campaignBatchPlan_Disabled: 'true' }",
     );
-    expect(main).toContain('appSettings: union(appSettings, campaignBatchSettings)');
+    expect(main).toContain('appSettings: union(appSettings, campaignBatchSettings, extraAppSettings)');
     const registration = readFileSync(join(infra, '..', 'functions', 'campaignBatchPlan.ts'), 'utf8');
     expect(registration).toContain("registerTimer('campaignBatchPlan',");
+  });
+
+  it("sets each of the batch's files from a parameter azd fills, under the name the settings read", () => {
+    const main = read('main.bicep');
+    const parameters = read('main.parameters.json');
+    const files = {
+      campaignBatchLeadsPath: 'CAMPAIGN_BATCH_LEADS_PATH',
+      campaignBatchTouchesPath: 'CAMPAIGN_BATCH_TOUCHES_PATH',
+      campaignBatchCampaignsPath: 'CAMPAIGN_BATCH_CAMPAIGNS_PATH',
+      campaignBatchProductsPath: 'CAMPAIGN_BATCH_PRODUCTS_PATH',
+    };
+    const env: Record<string, string> = { ...minimalEnvironment() };
+    for (const [parameter, setting] of Object.entries(files)) {
+      expect(main).toContain(`param ${parameter} string = ''`);
+      expect(main).toContain(`${setting}: ${parameter}`);
+      expect(parameters).toContain(`"${parameter}": {\n      "value": "\${${setting}}"`);
+      env[setting] = `data/${parameter}.csv`;
+    }
+    const campaign = parseSettings(env).campaign;
+    expect([
+      campaign.batchLeadsPath,
+      campaign.batchTouchesPath,
+      campaign.batchCampaignsPath,
+      campaign.batchProductsPath,
+    ]).toEqual(Object.keys(files).map((parameter) => `data/${parameter}.csv`));
   });
 
   it('grants the identity the roles the connections need', () => {

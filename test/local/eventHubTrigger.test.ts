@@ -3,7 +3,8 @@ import { EventHubProducerClient } from '@azure/event-hubs';
 import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
 import { FunctionsHost, startFunctionsHost } from '../../local/host';
 import { HostJson } from '../../local/hostJson';
-import { CHECKPOINT_CONTAINER } from '../../local/eventHubTrigger';
+import { CHECKPOINT_CONTAINER, checkpointContainer } from '../../local/eventHubTrigger';
+import { ConfigurationError } from '../../shared/config/settings';
 import { listRegistrations, registerEventHub } from '../../shared/hosting/registry';
 import { blobServiceFor, eventHubProducerFor, startTestStack, TestStack } from '../support/localStack';
 
@@ -429,5 +430,40 @@ describe('local Functions host: Event Hubs trigger with a retry policy', () => {
     );
     expect(attempts.slice(again).some((a) => a.sequenceNumbers.includes(last))).toBe(true);
     await next.stop();
+  });
+});
+
+describe('checkpointContainer', () => {
+  it("finds the host's storage in each form the Functions host reads", () => {
+    const url = (env: Record<string, string>) => checkpointContainer(env).url;
+    expect(url({ AzureWebJobsStorage__accountName: 'sthost' })).toBe(
+      `https://sthost.blob.core.windows.net/${CHECKPOINT_CONTAINER}`,
+    );
+    expect(url({ AzureWebJobsStorage__blobServiceUri: 'https://other.blob.core.windows.net' })).toBe(
+      `https://other.blob.core.windows.net/${CHECKPOINT_CONTAINER}`,
+    );
+    expect(() => checkpointContainer({})).toThrow(/setting AzureWebJobsStorage: missing/);
+  });
+
+  it('uses the identity __credential and __clientId name, and refuses one it cannot use, naming it', () => {
+    const env = {
+      AzureWebJobsStorage__accountName: 'sthost',
+      AzureWebJobsStorage__credential: 'managedidentity',
+    };
+    expect(checkpointContainer({ ...env, AzureWebJobsStorage__clientId: crypto.randomUUID() }).url).toContain(
+      'sthost',
+    );
+    expect(() => checkpointContainer({ ...env, AzureWebJobsStorage__clientId: 'not-a-guid' })).toThrow(
+      ConfigurationError,
+    );
+    expect(() => checkpointContainer({ ...env, AzureWebJobsStorage__clientId: 'not-a-guid' })).toThrow(
+      /AzureWebJobsStorage__clientId/,
+    );
+    expect(() =>
+      checkpointContainer({
+        AzureWebJobsStorage__accountName: 'sthost',
+        AzureWebJobsStorage__credential: 'cli',
+      }),
+    ).toThrow(/AzureWebJobsStorage__credential/);
   });
 });

@@ -174,6 +174,8 @@ describe('startLocalStack', () => {
       await stack.stop();
     }
     expect(missingServices({ ...env, AzureWebJobsStorage: 'UseAnything' })).toEqual([]);
+    // The form infra/ sets in Azure: the host's storage named by its account alone.
+    expect(missingServices({ ...env, AzureWebJobsStorage__accountName: 'sthost' })).toEqual([]);
   });
 
   it('explains how to install redis-server when it is missing, and starts nothing', async () => {
