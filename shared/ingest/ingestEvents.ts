@@ -1,3 +1,4 @@
+import { errorMessage } from '../errors';
 import { EventPublisher } from './eventPublisher';
 import { IngestLimits, parseEvents, RejectedEvent } from './parseEvents';
 
@@ -40,7 +41,7 @@ export async function ingestEvents(
     } catch (error) {
       // The hub could not be reached at all (e.g. its partition list could not be read). The caller still
       // gets the per-event report, every valid event `unavailable`, so a 503 always has the same body.
-      publishError = error instanceof Error ? error.message : String(error);
+      publishError = errorMessage(error);
     }
   }
   // Both lists are in request order: merging them keeps the report in request order without a sort.

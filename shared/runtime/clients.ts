@@ -1,5 +1,5 @@
 import { CosmosClient, Database } from '@azure/cosmos';
-import { EventHubProducerClient } from '@azure/event-hubs';
+import { EventHubProducerClient, RetryMode, RetryOptions } from '@azure/event-hubs';
 import { DefaultAzureCredential, ManagedIdentityCredential, TokenCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
 import Redis from 'ioredis';
@@ -53,16 +53,33 @@ export function createBlobServiceClient(connection: BlobConnectionSettings): Blo
     : new BlobServiceClient(connection.serviceUri, azureCredential(connection));
 }
 
+/**
+ * The producer's retries. The ingest functions answer 503 once the SDK gives up, and a browser's beacon or
+ * a server waits for that answer: with the SDK's defaults (3 retries 30 s apart, 60 s per attempt) a hub
+ * that refuses connections held each request about 90 s. Short exponential waits still ride out a blip; a
+ * send of at most 1 MB that takes longer than 10 s is retried, and a copy the hub did keep is recognised
+ * by its eventId downstream (docs/aggregation.md).
+ */
+export const PRODUCER_RETRY_OPTIONS: RetryOptions = {
+  mode: RetryMode.Exponential,
+  maxRetries: 3,
+  retryDelayInMs: 200,
+  maxRetryDelayInMs: 2_000,
+  timeoutInMs: 10_000,
+};
+
 export function createEventHubProducer(
   connection: EventHubConnectionSettings,
   eventHubName: string,
 ): EventHubProducerClient {
+  const options = { retryOptions: PRODUCER_RETRY_OPTIONS };
   return connection.kind === 'connectionString'
-    ? new EventHubProducerClient(connection.connectionString, eventHubName)
+    ? new EventHubProducerClient(connection.connectionString, eventHubName, options)
     : new EventHubProducerClient(
         connection.fullyQualifiedNamespace,
         eventHubName,
         azureCredential(connection),
+        options,
       );
 }
 
