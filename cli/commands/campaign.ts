@@ -1,4 +1,5 @@
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   defaultRunId,
@@ -7,7 +8,7 @@ import {
   runCampaignBatch,
   RunSupersededError,
 } from '../../shared/campaign/batch';
-import { BundleError, readBundle, writeBundle } from '../../shared/campaign/bundle';
+import { BundleError, EvaluationSummary, readBundle, writeBundle } from '../../shared/campaign/bundle';
 import { readConstraintsFile } from '../../shared/campaign/constraints';
 import { CsvTable, Delimiter, formatCsvLine, readCsvFile } from '../../shared/campaign/csv';
 import { ColumnMapping, FeatureKind, buildTouchFrame } from '../../shared/campaign/dataset';
@@ -177,6 +178,7 @@ async function emit(out: string | undefined, text: string): Promise<void> {
     return;
   }
   const temporary = `${out}.tmp-${process.pid}`;
+  await mkdir(dirname(out), { recursive: true });
   try {
     await writeFile(temporary, text);
     await rename(temporary, out);
@@ -306,18 +308,30 @@ async function train(args: string[]): Promise<number> {
             auc: manifest.metrics.baseline.auc,
             logLoss: manifest.metrics.baseline.logLoss,
           },
-          liftByDecile: manifest.metrics.model.lift.map((d) => Number(d.lift.toFixed(3))),
-          baselineLiftByDecile: manifest.metrics.baseline.lift.map((d) => Number(d.lift.toFixed(3))),
-          calibration: manifest.metrics.model.calibration.map((c) => ({
-            decile: c.decile,
-            predicted: Number(c.meanPredicted.toFixed(4)),
-            observed: Number(c.observedRate.toFixed(4)),
-          })),
+          liftByDecile: liftOf(manifest.metrics.model, 'lift'),
+          cumulativeLiftByDecile: liftOf(manifest.metrics.model, 'cumulativeLift'),
+          baselineLiftByDecile: liftOf(manifest.metrics.baseline, 'lift'),
+          baselineCumulativeLiftByDecile: liftOf(manifest.metrics.baseline, 'cumulativeLift'),
+          calibration: calibrationOf(manifest.metrics.model),
+          baselineCalibration: calibrationOf(manifest.metrics.baseline),
         }
       : null,
   };
   process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   return 0;
+}
+
+/** One lift figure per decile, rounded for the summary. */
+function liftOf(metrics: EvaluationSummary, figure: 'lift' | 'cumulativeLift'): number[] {
+  return metrics.lift.map((decile) => Number(decile[figure].toFixed(3)));
+}
+
+function calibrationOf(metrics: EvaluationSummary) {
+  return metrics.calibration.map((c) => ({
+    decile: c.decile,
+    predicted: Number(c.meanPredicted.toFixed(4)),
+    observed: Number(c.observedRate.toFixed(4)),
+  }));
 }
 
 async function score(args: string[]): Promise<number> {
@@ -532,7 +546,6 @@ async function generate(args: string[]): Promise<number> {
   const touchesPerLead = numberOption(values, 'touches-per-lead', 5, (n) => n >= 1 && n <= 100);
   const seed = numberOption(values, 'seed', 1, (n) => Number.isInteger(n));
   const data = generateCampaignData({ leads: leadCount, touchesPerLead, seed });
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(values.out, { recursive: true });
   const toCsv = (table: CsvTable) =>
     [formatCsvLine(table.header), ...table.rows.map((r) => formatCsvLine(r))].join('');

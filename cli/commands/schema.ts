@@ -12,7 +12,8 @@ import { Command, UsageError } from '../command';
 const usage = `usage: npx nextoffer schema [--out FILE]
 
 Prints the JSON Schema (draft 2020-12) of the clickstream events that POST /api/events accepts,
-generated from shared/events/clickstreamEvent.ts. docs/events.schema.json is this output.
+generated from shared/events/clickstreamEvent.ts. docs/events.schema.json is this output in Prettier's
+format (npx nextoffer schema --out docs/events.schema.json && npx prettier --write docs/events.schema.json).
 
 options:
   --out FILE   write the schema to FILE instead of stdout`;

@@ -1,11 +1,13 @@
-import { createWriteStream, WriteStream } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream, mkdirSync, WriteStream } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { once } from 'node:events';
 import type { ClientEvent } from '../events/clickstreamEvent';
 
 /**
  * Files the simulator writes for offline work. Each is written to a temporary file beside the target
  * and renamed into place only when the run ends well, so a failed run never leaves a half-written file.
+ * A missing folder on the way is created (`--out data/events.jsonl` in a fresh clone).
  */
 
 /** Implicit-feedback weights of the interactions CSV: stronger signals weigh more. */
@@ -20,6 +22,8 @@ class AtomicLineFile {
   private failure: Error | undefined;
 
   constructor(readonly path: string) {
+    // Synchronous: a constructor cannot wait, and this runs once per file before any event is generated.
+    mkdirSync(dirname(path), { recursive: true });
     this.stream = createWriteStream(temporaryPath(path), { encoding: 'utf8' });
     this.stream.on('error', (error) => {
       this.failure = error;
@@ -102,6 +106,7 @@ export function interactionsSink(path: string): EventSink {
 /** Writes a whole JSON document atomically. */
 export async function writeJsonFile(path: string, value: unknown): Promise<void> {
   const partial = temporaryPath(path);
+  await mkdir(dirname(path), { recursive: true });
   try {
     await writeFile(partial, JSON.stringify(value, null, 2) + '\n', 'utf8');
     await rename(partial, path);

@@ -94,11 +94,24 @@ describe('npx nextoffer campaign', () => {
     ]);
     expect(trained.code).toBe(0);
     const summary = JSON.parse(trained.stdout) as {
-      holdout: { trees: { auc: number }; logisticBaseline: { auc: number }; liftByDecile: number[] };
+      holdout: Record<string, unknown> & { trees: { auc: number }; logisticBaseline: { auc: number } };
     };
     expect(summary.holdout.trees.auc).toBeGreaterThan(0.6);
     expect(summary.holdout.logisticBaseline.auc).toBeGreaterThan(0.5);
-    expect(summary.holdout.liftByDecile).toHaveLength(10);
+    // Lift per decile with cumulative lift, and calibration, for the model and its baseline (docs/campaign.md).
+    for (const key of [
+      'liftByDecile',
+      'cumulativeLiftByDecile',
+      'baselineLiftByDecile',
+      'baselineCumulativeLiftByDecile',
+      'calibration',
+      'baselineCalibration',
+    ]) {
+      expect(summary.holdout[key]).toHaveLength(10);
+    }
+    const cumulative = summary.holdout.cumulativeLiftByDecile as number[];
+    // The whole holdout's cumulative lift is 1 by definition.
+    expect(cumulative[9]).toBeCloseTo(1, 2);
     expect(trained.stderr).toContain('holdout AUC');
     expect((await readdir(model)).sort()).toEqual(['campaign-model.json', 'model.onnx']);
 
