@@ -23,7 +23,13 @@ class AtomicLineFile {
 
   constructor(readonly path: string) {
     // Synchronous: a constructor cannot wait, and this runs once per file before any event is generated.
-    mkdirSync(dirname(path), { recursive: true });
+    // A folder that cannot be made is left to the stream's open to report, on the first write or the
+    // commit, like any other failure of the file.
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch {
+      // reported by the stream
+    }
     this.stream = createWriteStream(temporaryPath(path), { encoding: 'utf8' });
     this.stream.on('error', (error) => {
       this.failure = error;
@@ -43,7 +49,12 @@ class AtomicLineFile {
 
   async discard(): Promise<void> {
     await this.end().catch(() => undefined);
-    await rm(temporaryPath(this.path), { force: true });
+    try {
+      await rm(temporaryPath(this.path), { force: true });
+    } catch (error) {
+      // A file that could not be created where a folder was needed was never there to remove.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw error;
+    }
   }
 
   private async end(): Promise<void> {

@@ -319,7 +319,8 @@ export async function runSimulation(
       eventsPerSecond: elapsedSeconds > 0 ? events / elapsedSeconds : events,
     };
   } catch (error) {
-    await Promise.all(sinks.map((sink) => sink.discard()));
+    // Every file is discarded, whatever happens to the others, before the run's own failure is thrown.
+    await Promise.allSettled(sinks.map((sink) => sink.discard()));
     await poster?.close(true).catch(() => undefined);
     throw error;
   } finally {

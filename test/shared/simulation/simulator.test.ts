@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientEvent, clientEventSchema } from '../../../shared/events/clickstreamEvent';
@@ -137,14 +137,16 @@ describe('runSimulation offline', () => {
 
   it('leaves no file behind when a run fails part way', async () => {
     const interactions = join(dir, 'interactions.csv');
-    const out = join(dir, 'missing-folder', 'events.jsonl');
+    // A folder cannot be made where a file is (missing folders themselves are created).
+    await writeFile(join(dir, 'a-file'), '');
+    const out = join(dir, 'a-file', 'events.jsonl');
     await expect(
       runSimulation(
         { seed: 1, users: 10, products: 10, maxEvents: 50_000, outFile: out, interactionsFile: interactions },
         never,
       ),
-    ).rejects.toThrow(/ENOENT/);
-    expect(await readdir(dir)).toEqual([]);
+    ).rejects.toThrow(/ENOTDIR/);
+    expect(await readdir(dir)).toEqual(['a-file']);
   });
 
   it('rejects options that cannot work, naming them', async () => {
@@ -269,7 +271,8 @@ describe('runSimulation against a server', () => {
     });
     const dir = await mkdtemp(join(tmpdir(), 'simulate-fail-'));
     try {
-      const out = join(dir, 'missing', 'events.jsonl');
+      await writeFile(join(dir, 'a-file'), '');
+      const out = join(dir, 'a-file', 'events.jsonl');
       const interactions = join(dir, 'interactions.csv');
       await expect(
         runSimulation(
@@ -283,8 +286,8 @@ describe('runSimulation against a server', () => {
           },
           never,
         ),
-      ).rejects.toThrow(/ENOENT/);
-      expect(await readdir(dir)).toEqual([]);
+      ).rejects.toThrow(/ENOTDIR/);
+      expect(await readdir(dir)).toEqual(['a-file']);
       expect(posted).toBeLessThan(1_000_000);
     } finally {
       await rm(dir, { recursive: true, force: true });
