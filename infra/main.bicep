@@ -55,7 +55,7 @@ param campaignBatchCampaignsPath string = ''
 @description('The nightly campaign batch: its products CSV in the package, needed when the model was trained with product attributes.')
 param campaignBatchProductsPath string = ''
 
-@description('Further app settings, e.g. the batch\'s CAMPAIGN_BATCH_*_COLUMN mapping, CAMPAIGN_BATCH_DELIMITER or the OFFER_* tuning (docs/local-development.md lists them). Applied last, so they also override the template\'s own; kept across provisions, unlike settings changed by hand.')
+@description('Further app settings, e.g. the batch\'s CAMPAIGN_BATCH_*_COLUMN mapping, CAMPAIGN_BATCH_DELIMITER or the OFFER_* tuning (docs/local-development.md lists them). Applied after the settings above, so they override them, but not the host\'s own (modules/functionApp.bicep: storage, Redis, monitoring); kept across provisions, unlike settings changed by hand.')
 param extraAppSettings object = {}
 
 @minValue(40)

@@ -59,16 +59,22 @@ function given(env: Record<string, string | undefined>, name: string, identitySu
   );
 }
 
+/**
+ * Whether a storage connection is given, in any form: the host's own storage may also name just its
+ * account (`AzureWebJobsStorage__accountName`), as infra/ sets it in Azure.
+ */
+function blobGiven(
+  env: Record<string, string | undefined>,
+  name: 'ArchiveStorage' | 'AzureWebJobsStorage',
+): boolean {
+  const suffixes = ['blobServiceUri', 'serviceUri'];
+  return given(env, name, name === 'AzureWebJobsStorage' ? [...suffixes, 'accountName'] : suffixes);
+}
+
 /** Which settings are missing, by service; a service is started only when one of its settings is. */
 export function missingServices(env: Record<string, string | undefined>): LocalService[] {
   const missing: LocalService[] = [];
-  const blobSuffixes = ['blobServiceUri', 'serviceUri'];
-  // The host's storage may also name just its account (`__accountName`), as infra/ sets it in Azure.
-  const hostStorageSuffixes = [...blobSuffixes, 'accountName'];
-  if (
-    !given(env, 'ArchiveStorage', blobSuffixes) ||
-    !given(env, 'AzureWebJobsStorage', hostStorageSuffixes)
-  ) {
+  if (!blobGiven(env, 'ArchiveStorage') || !blobGiven(env, 'AzureWebJobsStorage')) {
     missing.push('blob');
   }
   if (!given(env, 'CosmosDBConnection', ['accountEndpoint'])) missing.push('cosmos');
@@ -210,8 +216,8 @@ async function startBlob(env: Record<string, string | undefined>): Promise<Runni
     `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
     `BlobEndpoint=${address}/${AZURITE_ACCOUNT};`;
   const settings: Record<string, string> = {};
-  for (const name of ['ArchiveStorage', 'AzureWebJobsStorage']) {
-    if (!given(env, name, ['blobServiceUri', 'serviceUri'])) settings[name] = connectionString;
+  for (const name of ['ArchiveStorage', 'AzureWebJobsStorage'] as const) {
+    if (!blobGiven(env, name)) settings[name] = connectionString;
   }
   return { settings, stop };
 }

@@ -11,20 +11,31 @@
  * with several addresses, refused on each) the messages of the errors it holds, others their code or name.
  */
 export function errorMessage(error: unknown): string {
-  const message = (error as { message?: unknown } | null | undefined)?.message;
-  if (typeof message !== 'string') return String(error);
-  if (message === '')
-    return emptyMessageDescription(error as { name?: unknown; code?: unknown; errors?: unknown });
-  const newline = message.indexOf('\n');
-  return newline > 0 ? message.slice(0, newline) : message;
+  const messages = new Set<string>();
+  collectMessages(error, new Set(), messages);
+  return [...messages].join('; ');
 }
 
-function emptyMessageDescription(error: { name?: unknown; code?: unknown; errors?: unknown }): string {
-  if (Array.isArray(error.errors) && error.errors.length > 0) {
-    return [...new Set(error.errors.map((inner) => errorMessage(inner)))].join('; ');
+type ErrorLike = { message?: unknown; name?: unknown; code?: unknown; errors?: unknown };
+
+/** The messages of an error, or of the errors it holds when it has none itself; each error read once. */
+function collectMessages(error: unknown, seen: Set<unknown>, messages: Set<string>): void {
+  const { message, errors, code, name } = (error ?? {}) as ErrorLike;
+  if (typeof message !== 'string') {
+    messages.add(String(error));
+    return;
   }
-  if (typeof error.code === 'string' && error.code !== '') return error.code;
-  return typeof error.name === 'string' && error.name !== '' ? error.name : 'an error with no message';
+  if (message !== '') {
+    const newline = message.indexOf('\n');
+    messages.add(newline > 0 ? message.slice(0, newline) : message);
+    return;
+  }
+  if (seen.has(error)) return;
+  seen.add(error);
+  if (Array.isArray(errors) && errors.length > 0) {
+    for (const inner of errors) collectMessages(inner, seen, messages);
+  } else if (typeof code === 'string' && code !== '') messages.add(code);
+  else messages.add(typeof name === 'string' && name !== '' ? name : 'an error with no message');
 }
 
 /** Whether an Azure SDK error (RestError, ErrorResponse) has one of these HTTP statuses. */

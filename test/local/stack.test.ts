@@ -178,6 +178,25 @@ describe('startLocalStack', () => {
     expect(missingServices({ ...env, AzureWebJobsStorage__accountName: 'sthost' })).toEqual([]);
   });
 
+  it("gives Azurite to the archive alone when the host's storage is named by its account", async () => {
+    const env = {
+      PATH: process.env.PATH,
+      CosmosDBConnection__accountEndpoint: 'https://real.documents.azure.com:443/',
+      EventHubConnection__fullyQualifiedNamespace: 'real.servicebus.windows.net',
+      RedisConnection: 'rediss://real:6380',
+      AzureWebJobsStorage__accountName: 'sthost',
+      EVENTHUB_NAME: 'given-hub',
+    };
+    expect(missingServices(env)).toEqual(['blob']);
+    const stack = await startLocalStack({ env });
+    try {
+      // `nextoffer stack` prints these: an Azurite AzureWebJobsStorage beside the account would win.
+      expect(Object.keys(stack.settings).sort()).toEqual(['ArchiveStorage', 'EVENTHUB_NAME']);
+    } finally {
+      await stack.stop();
+    }
+  });
+
   it('explains how to install redis-server when it is missing, and starts nothing', async () => {
     const env = { PATH: process.env.PATH, REDIS_SERVER_BIN: '/nonexistent/redis-server' };
     expect(() => findRedisServer(env)).toThrow(/apt-get install -y redis-server[\s\S]*brew install redis/);

@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { AddressInfo, connect, createServer } from 'node:net';
 import { errorMessage, hasStatus } from '../../shared/errors';
 
 describe('errorMessage', () => {
@@ -20,13 +20,38 @@ describe('errorMessage', () => {
     expect(errorMessage(new TypeError(''))).toBe('TypeError');
   });
 
-  it("reads what Node's own connect to a refusing port gives", async () => {
-    // 'localhost' may resolve to both ::1 and 127.0.0.1; either way the message names the refusal.
+  it('reads an AggregateError that holds itself without recursing forever', () => {
+    const cycle = new AggregateError([], '');
+    cycle.errors.push(cycle, Object.assign(new Error(''), { code: 'ECONNRESET' }));
+    expect(errorMessage(cycle)).toBe('ECONNRESET');
+  });
+
+  it("reads what Node's own connect gives when every address of a host refuses", async () => {
+    // A port that was just free: nothing listens on it now.
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer();
+      server.listen(0, '127.0.0.1', () => {
+        const { port: free } = server.address() as AddressInfo;
+        server.close(() => resolve(free));
+      });
+    });
+    // Two addresses for the host, tried in turn: Node reports the refusals as an AggregateError with an
+    // empty message (the ::1 attempt fails as refused or as unreachable, as the machine has IPv6 or not).
     const error = await new Promise<unknown>((resolve) => {
-      const socket = connect({ host: 'localhost', port: 1 });
+      const socket = connect({
+        host: 'twice.test',
+        port,
+        autoSelectFamily: true,
+        lookup: (_host, _options, callback) =>
+          (callback as (error: null, addresses: Array<{ address: string; family: number }>) => void)(null, [
+            { address: '127.0.0.1', family: 4 },
+            { address: '::1', family: 6 },
+          ]),
+      });
       socket.once('error', resolve);
     });
-    expect(errorMessage(error)).toMatch(/ECONNREFUSED/);
+    expect((error as Error).message).toBe('');
+    expect(errorMessage(error)).toMatch(/^connect ECONNREFUSED 127\.0\.0\.1:\d+; connect E[A-Z]+ ::1/);
   });
 });
 
