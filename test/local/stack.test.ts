@@ -153,16 +153,18 @@ describe('startLocalStack', () => {
     }
   });
 
+  /** Cosmos DB, Event Hubs and Redis given (in both forms), and the storage settings of the test. */
+  const givenButStorage = (storage: Record<string, string>) => ({
+    PATH: process.env.PATH,
+    CosmosDBConnection__accountEndpoint: 'https://real.documents.azure.com:443/',
+    EventHubConnection: 'Endpoint=sb://real.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=v',
+    RedisConnection: 'rediss://real:6380',
+    EVENTHUB_NAME: 'given-hub',
+    ...storage,
+  });
+
   it('does not start a service whose connection setting is given, in either form', async () => {
-    const env = {
-      PATH: process.env.PATH,
-      CosmosDBConnection__accountEndpoint: 'https://real.documents.azure.com:443/',
-      EventHubConnection:
-        'Endpoint=sb://real.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=v',
-      RedisConnection: 'rediss://real:6380',
-      ArchiveStorage__blobServiceUri: 'https://real.blob.core.windows.net',
-      EVENTHUB_NAME: 'given-hub',
-    };
+    const env = givenButStorage({ ArchiveStorage__blobServiceUri: 'https://real.blob.core.windows.net' });
     expect(missingServices(env)).toEqual(['blob']);
     const stack = await startLocalStack({ env });
     try {
@@ -179,14 +181,7 @@ describe('startLocalStack', () => {
   });
 
   it("gives Azurite to the archive alone when the host's storage is named by its account", async () => {
-    const env = {
-      PATH: process.env.PATH,
-      CosmosDBConnection__accountEndpoint: 'https://real.documents.azure.com:443/',
-      EventHubConnection__fullyQualifiedNamespace: 'real.servicebus.windows.net',
-      RedisConnection: 'rediss://real:6380',
-      AzureWebJobsStorage__accountName: 'sthost',
-      EVENTHUB_NAME: 'given-hub',
-    };
+    const env = givenButStorage({ AzureWebJobsStorage__accountName: 'sthost' });
     expect(missingServices(env)).toEqual(['blob']);
     const stack = await startLocalStack({ env });
     try {
