@@ -1,6 +1,6 @@
 import { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { z } from 'zod';
-import { fieldPath, HttpProblem, requestFieldMessages } from '../http/problems';
+import { fieldPath, HttpProblem, requestParseOptions } from '../http/problems';
 import { planConstraintsSchema } from './constraints';
 import { CampaignInputError } from './errors';
 import { CampaignModelManifest } from './bundle';
@@ -342,9 +342,10 @@ export function createCampaignPlanHandler(options: CampaignPlanHandlerOptions): 
       if (!/^application\/json\b/i.test(contentType)) {
         throw new HttpProblem('unsupported_media_type', 'send the body as application/json', 'content-type');
       }
-      const parsed = planRequestSchema.safeParse(await readBody(request, options.maxLeads), {
-        error: requestFieldMessages,
-      });
+      const parsed = planRequestSchema.safeParse(
+        await readBody(request, options.maxLeads),
+        requestParseOptions,
+      );
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
         throw new HttpProblem('invalid_request', issue.message, fieldPath('', issue.path));

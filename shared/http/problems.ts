@@ -97,3 +97,6 @@ export const requestFieldMessages: z.core.$ZodErrorMap = (issue) => {
   const expected = typeNames[issue.expected];
   return expected === undefined ? undefined : `must be ${expected}`;
 };
+
+/** The `safeParse` options that apply `requestFieldMessages`, built once for every request's parse. */
+export const requestParseOptions = { error: requestFieldMessages };

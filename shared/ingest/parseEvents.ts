@@ -7,7 +7,7 @@ import {
   MAX_EVENT_AGE_MS,
   MAX_FUTURE_SKEW_MS,
 } from '../events/clickstreamEvent';
-import { FieldError, fieldPath, HttpProblem, requestFieldMessages } from '../http/problems';
+import { FieldError, fieldPath, HttpProblem, requestParseOptions } from '../http/problems';
 
 export interface IngestLimits {
   maxEventsPerRequest: number;
@@ -112,9 +112,6 @@ function checkTimestamp(at: number | undefined, now: number): FieldError | undef
   return undefined;
 }
 
-/** Built once: the options of every event's parse. */
-const eventParseOptions = { error: requestFieldMessages };
-
 /**
  * Parses a request body holding one event or an array of events. Request-level problems (bad JSON, too
  * many events, not an object) throw an HttpProblem; per-event problems are reported by index so that valid
@@ -145,7 +142,7 @@ export function parseEvents(bodyText: string, limits: IngestLimits, now: Date): 
   const result: ParsedIngestBody = { events: [], rejected: [] };
   for (const [index, item] of items.entries()) {
     const prefix = isArray ? `[${index}]` : '';
-    const parsed = clientEventSchema.safeParse(item, eventParseOptions);
+    const parsed = clientEventSchema.safeParse(item, requestParseOptions);
     if (!parsed.success) {
       result.rejected.push({
         index,

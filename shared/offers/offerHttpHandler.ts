@@ -2,7 +2,7 @@ import { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functio
 import { z } from 'zod';
 import { corsHeaders, CorsPolicy, isPreflight, optionsResponse, preflightHeaders } from '../http/cors';
 import { ID_PATTERN } from '../events/clickstreamEvent';
-import { fieldPath, HttpProblem, requestFieldMessages } from '../http/problems';
+import { fieldPath, HttpProblem, requestParseOptions } from '../http/problems';
 import { OfferService } from './offerService';
 
 // Missing or wrongly typed fields get "is required" / "must be a string" from requestFieldMessages.
@@ -74,9 +74,9 @@ async function readRequest(request: HttpRequest): Promise<z.output<typeof offerR
       const value = request.query.get(key);
       if (value !== null) query[key] = value;
     }
-    parsed = offerQuerySchema.safeParse(query, { error: requestFieldMessages });
+    parsed = offerQuerySchema.safeParse(query, requestParseOptions);
   } else {
-    parsed = offerRequestSchema.safeParse(await readBody(request), { error: requestFieldMessages });
+    parsed = offerRequestSchema.safeParse(await readBody(request), requestParseOptions);
   }
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
